@@ -1,0 +1,46 @@
+"""Command-line interface: ``opentoollab GROUP ...`` and the ``python GROUP ...`` entry folders.
+
+Each group lives in its own module and is imported only when used, so ``python datasets list``
+does not pay for ``trainer``'s or ``benchmark``'s imports.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+# group name → (module, attribute, one-line help)
+GROUPS = {
+    "datasets": ("opentoollab.cli.datasets", "datasets", "Download, convert, validate and inspect corpora."),
+    "tools": ("opentoollab.cli.tools", "tools", "Browse the deduplicated tool catalogs."),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(GROUPS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in GROUPS:
+            return None
+        module, attribute, _help = GROUPS[name]
+        return getattr(importlib.import_module(module), attribute)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, GROUPS[name][2]) for name in sorted(GROUPS)])
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="opentoollab")
+def main() -> None:
+    """OpenToolLab: one format for function-calling data, from public corpora to training text and scores."""
+
+
+def run_group(name: str) -> None:
+    """Entry for ``python NAME ...`` from the repository root (the top-level folders' __main__.py)."""
+    module, attribute, _help = GROUPS[name]
+    group = getattr(importlib.import_module(module), attribute)
+    group.main(args=sys.argv[1:], prog_name=f"python {name}")

