@@ -20,6 +20,7 @@ from typing import Any, Iterator
 from . import __version__
 from .fetch import read_provenance, verify
 from .jsonl import atomic_writer, iter_samples, write_json, write_jsonl
+from .links import infer_links
 from .sample import SCHEMA_VERSION, Sample, canonical_json, dumps_sample, make_sample_id
 from .sources import Context, FetchError, RawRecord, Reject, Source, canonical_name
 from .validate import validate_sample
@@ -142,6 +143,8 @@ def process(source: Source, store: Store, *, origin: str | os.PathLike | None = 
     work.mkdir(parents=True)
 
     ctx = Context(options=dict(options or {}))
+    # Sources whose calls are ground truth copied verbatim (BFCL) opt out with ``infer_links = False``.
+    infer = bool(ctx.options.get("infer_links", True)) and source.infer_links
     stats: dict[str, Counter] = {}
     writers: dict[str, Any] = {}
     catalog: dict[str, dict] = {}
@@ -176,6 +179,9 @@ def process(source: Source, store: Store, *, origin: str | os.PathLike | None = 
             finished = []
             first = counts["samples"]
             for offset, body in enumerate(samples):
+                if infer:
+                    body, linked = infer_links(body)
+                    ctx.count("links_inferred", linked)
                 sample = [{"role": "id", "content": make_sample_id(name, record.subset, first + offset)}, *body]
                 problems = validate_sample(sample)
                 if problems:

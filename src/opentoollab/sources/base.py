@@ -62,6 +62,7 @@ class Source:
     description: ClassVar[str] = ""
     subsets: ClassVar[tuple[str, ...]] = ()
     evaluation_subsets: ClassVar[tuple[str, ...]] = ()  # subsets that are test sets (for decontamination)
+    infer_links: ClassVar[bool] = True  # False: never add inferred <link>s (calls copied verbatim as ground truth)
 
     def fetch(self, dest: Path, *, origin: str | None = None, revision: str | None = None, token: str | None = None) -> dict[str, Any]:
         """Put the raw files into ``dest`` and return the provenance record (see ``opentoollab.fetch``).

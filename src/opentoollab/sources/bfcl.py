@@ -153,6 +153,7 @@ class BFCL(Source):
     description = f"Berkeley Function Calling Leaderboard v4, all AST and multi-turn categories ({PACKAGE} {VERSION})"
     subsets = SINGLE_TURN + MULTI_TURN
     evaluation_subsets = SINGLE_TURN + MULTI_TURN
+    infer_links = False  # BFCL's calls are its ground truth, copied exactly: no inferred links
 
     def __init__(self) -> None:
         self._runtime: Runtime | None = None

@@ -1,0 +1,237 @@
+"""Python-call syntax and Python reprs found in corpora, parsed with ``ast`` (never ``eval``).
+
+Handles the shapes the public corpora use:
+
+* call lists ``[Name(k='v', n=1), Other(x=[1, 2])]`` (a bare ``Name(...)`` is read as a list of one);
+* API-Bank's history lines ``API-Request: [Name(k='v')]->result``, where the result is a Python repr
+  or plain text;
+* ToolACE's function names with spaces, dots or parentheses (``[Get Manager Image(sport="x")]``):
+  such names are swapped for placeholder identifiers before ``ast`` sees the text and restored after;
+* Python reprs of results (single quotes, ``None``/``True``, tuples) via ``ast.literal_eval``.
+
+Argument values must be literals; JSON spellings ``true``/``false``/``null`` are accepted too.
+Everything here is pure and raises ``CallSyntaxError`` (a ``ValueError``) on bad input.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from typing import Any, Iterable
+
+PREFIX = "API-Request:"
+_PLACEHOLDER = "__otl_fn{}__"
+_JSON_NAMES = {"true": True, "false": False, "null": None, "True": True, "False": False, "None": None}
+_LOOSE_NAME = re.compile(r"[^()\[\]{},=\"'\n]+?(?=\s*\()")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+
+
+class CallSyntaxError(ValueError):
+    """Text that is not a list of literal-argument calls (or not a literal)."""
+
+
+def to_json_value(value: Any) -> Any:
+    """A Python literal → the JSON value it stands for (tuples/sets → lists, non-string keys → str)."""
+    if isinstance(value, (list, tuple)):
+        return [to_json_value(item) for item in value]
+    if isinstance(value, (set, frozenset)):
+        return [to_json_value(item) for item in sorted(value, key=repr)]
+    if isinstance(value, dict):
+        return {key if isinstance(key, str) else str(key): to_json_value(item) for key, item in value.items()}
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, complex):
+        return str(value)
+    return value
+
+
+def parse_python_value(text: str) -> Any:
+    """JSON text or a Python literal repr → a JSON value; CallSyntaxError when it is neither."""
+    stripped = text.strip()
+    try:
+        return json.loads(stripped)
+    except (json.JSONDecodeError, RecursionError):
+        pass
+    try:
+        return to_json_value(ast.literal_eval(stripped))
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        raise CallSyntaxError(f"neither JSON nor a Python literal: {stripped[:200]!r}") from None
+
+
+def _literal(node: ast.AST) -> Any:
+    if isinstance(node, ast.Name) and node.id in _JSON_NAMES:
+        return _JSON_NAMES[node.id]
+    if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+        return [_literal(item) for item in node.elts]
+    if isinstance(node, ast.Dict):
+        if any(key is None for key in node.keys):
+            raise CallSyntaxError("**spread inside a dict literal")
+        out = {}
+        for key, value in zip(node.keys, node.values):
+            name = _literal(key)
+            out[name if isinstance(name, str) else str(name)] = _literal(value)
+        return out
+    try:
+        return to_json_value(ast.literal_eval(node))
+    except (ValueError, SyntaxError, TypeError) as exc:
+        raise CallSyntaxError(f"argument is not a literal: {ast.unparse(node)[:200]!r} ({exc})") from None
+
+
+def bracket_end(text: str, start: int = 0) -> int:
+    """Index just past the bracket group opening at ``text[start]`` (quotes respected); -1 if unclosed."""
+    pairs = {"(": ")", "[": "]", "{": "}"}
+    stack: list[str] = []
+    quote = None
+    i = start
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            if ch == "\\":
+                i += 2
+                continue
+            if ch == quote:
+                quote = None
+        elif ch in "'\"":
+            quote = ch
+        elif ch in pairs:
+            stack.append(pairs[ch])
+        elif ch in ")]}":
+            if not stack or stack.pop() != ch:
+                return -1
+            if not stack:
+                return i + 1
+        i += 1
+    return -1
+
+
+def _call_starts(text: str) -> Iterable[int]:
+    """Positions inside the outer ``[...]`` where a call's name begins (after '[' or a top-level ',')."""
+    depth = 0
+    quote = None
+    i = 0
+    expect = False
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            if ch == "\\":
+                i += 2
+                continue
+            if ch == quote:
+                quote = None
+        elif expect and not ch.isspace():
+            expect = False
+            yield i
+            continue
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+            if depth == 1 and ch == "[":
+                expect = True
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == "," and depth == 1:
+            expect = True
+        i += 1
+
+
+def _protect_names(text: str, known_names: Iterable[str]) -> tuple[str, dict[str, str]]:
+    """Swap call names that are not Python identifiers for placeholders ast can parse."""
+    known = sorted({n for n in known_names if n}, key=len, reverse=True)
+    restore: dict[str, str] = {}
+    pieces: list[str] = []
+    last = 0
+    for start in _call_starts(text):
+        name = None
+        for candidate in known:
+            if text.startswith(candidate, start) and text[start + len(candidate):].lstrip(" ").startswith("("):
+                name = candidate
+                break
+        if name is None:
+            match = _LOOSE_NAME.match(text, start)
+            name = match.group(0).rstrip() if match else None
+        if not name or _IDENTIFIER.fullmatch(name):
+            continue
+        placeholder = _PLACEHOLDER.format(len(restore))
+        restore[placeholder] = name
+        pieces.append(text[last:start])
+        pieces.append(placeholder)
+        last = start + len(name)
+    pieces.append(text[last:])
+    return "".join(pieces), restore
+
+
+def _func_name(node: ast.AST) -> str:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return f"{_func_name(node.value)}.{node.attr}"
+    raise CallSyntaxError(f"not a function name: {ast.unparse(node)[:100]!r}")
+
+
+def parse_calls(text: str, known_names: Iterable[str] = ()) -> list[dict[str, Any]]:
+    """``[Name(k=v, ...), ...]`` → ``[{"name", "arguments"}]`` in order.
+
+    ``known_names``: declared tool names, so names with spaces or parentheses are found exactly.
+    Positional arguments are refused (their parameter names are unknown here).
+    """
+    stripped = text.strip()
+    if not stripped.startswith("["):
+        stripped = f"[{stripped}]"
+    protected, restore = _protect_names(stripped, known_names)
+    try:
+        tree = ast.parse(protected, mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        raise CallSyntaxError(f"unparsable call text {text[:200]!r}: {getattr(exc, 'msg', exc)}") from None
+    if not isinstance(tree.body, ast.List):
+        raise CallSyntaxError(f"not a list of calls: {text[:200]!r}")
+    calls = []
+    for node in tree.body.elts:
+        if not isinstance(node, ast.Call):
+            raise CallSyntaxError(f"not a call: {ast.unparse(node)[:200]!r}")
+        name = _func_name(node.func)
+        name = restore.get(name, name)
+        if node.args:
+            raise CallSyntaxError(f"{name}: positional arguments are not supported ({text[:200]!r})")
+        if any(kw.arg is None for kw in node.keywords):
+            raise CallSyntaxError(f"{name}: **kwargs are not supported")
+        arguments = {kw.arg: _literal(kw.value) for kw in node.keywords}
+        if len(arguments) != len(node.keywords):
+            raise CallSyntaxError(f"{name}: a keyword argument is repeated")
+        calls.append({"name": name, "arguments": arguments})
+    return calls
+
+
+def looks_like_calls(text: str) -> bool:
+    """Cheap test: the whole text is one bracketed group that starts like a call list."""
+    stripped = text.strip()
+    return stripped.startswith("[") and stripped.endswith("]") and bracket_end(stripped) == len(stripped) \
+        and "(" in stripped
+
+
+def parse_api_request(line: str, known_names: Iterable[str] = ()) -> tuple[list[dict[str, Any]], str | None]:
+    """API-Bank's ``API-Request: [Name(k='v')]->result`` → (calls, result text or None if absent)."""
+    body = line.strip()
+    if body.startswith(PREFIX):
+        body = body[len(PREFIX):].lstrip()
+    if not body.startswith("["):
+        raise CallSyntaxError(f"API-Request without a [call]: {line[:200]!r}")
+    end = bracket_end(body)
+    if end < 0:
+        raise CallSyntaxError(f"unbalanced brackets or quotes in {line[:200]!r}")
+    calls = parse_calls(body[:end], known_names)
+    rest = body[end:]
+    if not rest.strip():
+        return calls, None
+    if not rest.startswith("->"):
+        raise CallSyntaxError(f"text after the call list is not '->result': {rest[:100]!r}")
+    return calls, rest[2:]
+
+
+def parse_result(text: str) -> Any:
+    """A tool result as printed in a corpus: JSON or a Python repr when it parses, else the text itself."""
+    try:
+        return parse_python_value(text)
+    except CallSyntaxError:
+        return text.strip()
