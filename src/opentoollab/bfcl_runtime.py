@@ -18,11 +18,13 @@ neither bfcl-eval nor its heavy dependencies need to be installed.
 from __future__ import annotations
 
 import ast
+import contextlib
 import contextvars
 import copy
 import importlib
 import inspect
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -65,18 +67,49 @@ class SandboxViolation(RuntimeError):
     pass
 
 
+# Reading Python's own library and the wheel stays allowed: the standard library imports modules
+# lazily (datetime.strptime imports _strptime on first use).
+_IMPORT_ROOTS: list[str] = []
+
+
+def _readable(path: object, mode: object, flags: object) -> bool:
+    if not isinstance(path, str) or not isinstance(mode, (str, type(None))):
+        return False
+    if mode is not None and any(c in mode for c in "wax+"):
+        return False
+    if isinstance(flags, int) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND):
+        return False
+    real = os.path.realpath(path)
+    return any(real == root or real.startswith(root + os.sep) for root in _IMPORT_ROOTS)
+
+
 def _audit(event: str, args: tuple) -> None:
     if not _SANDBOXED.get():
         return
     if event in _BLOCKED_EVENTS:
         raise SandboxViolation(f"blocked during BFCL execution: {event}")
-    if event == "open":
+    if event == "open" and not _readable(*(tuple(args) + (None, None, None))[:3]):
         raise SandboxViolation(f"blocked during BFCL execution: open({args[0]!r})")
+
+
+@contextlib.contextmanager
+def sandboxed():
+    """Inside this block, file writes, reads outside Python's own library, processes and sockets are refused."""
+    _install_hook()
+    token = _SANDBOXED.set(True)
+    try:
+        yield
+    finally:
+        _SANDBOXED.reset(token)
 
 
 def _install_hook() -> None:
     global _hook_installed
     if not _hook_installed:
+        import sysconfig
+
+        roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, *sysconfig.get_paths().values()}
+        _IMPORT_ROOTS.extend(sorted({os.path.realpath(r) for r in roots if r}))
         sys.addaudithook(_audit)
         _hook_installed = True
 
@@ -133,6 +166,7 @@ class Runtime:
             path = str(Path(wheel).resolve())
             if path not in sys.path:
                 sys.path.insert(0, path)
+            _IMPORT_ROOTS.append(os.path.realpath(path))
         self._classes: dict[str, type] = {}
         self._signatures: dict[tuple[str, str], list[str]] = {}
         _install_hook()
@@ -172,11 +206,8 @@ class Session:
             cls = runtime.cls(class_name)
             instance = cls()
             if class_name not in STATELESS_CLASSES:
-                token = _SANDBOXED.set(True)
-                try:
+                with sandboxed():
                     instance._load_scenario(copy.deepcopy(initial_config.get(class_name, {})), long_context=long_context)
-                finally:
-                    _SANDBOXED.reset(token)
             self.instances[class_name] = instance
             for name, member in inspect.getmembers(instance, predicate=inspect.ismethod):
                 if not name.startswith("_"):
@@ -191,15 +222,11 @@ class Session:
         if name not in self.owner:
             return f"Error during execution: name '{name}' is not defined"
         method = getattr(self.instances[self.owner[name]], name)
-        token = _SANDBOXED.set(True)
         try:
-            return method(*(args or []), **(kwargs or {}))
-        except SandboxViolation as exc:
+            with sandboxed():
+                return method(*(args or []), **(kwargs or {}))
+        except Exception as exc:  # BFCL reports a failing call as text, and so do we
             return f"Error during execution: {exc}"
-        except Exception as exc:
-            return f"Error during execution: {exc}"
-        finally:
-            _SANDBOXED.reset(token)
 
     def call_text(self, text: str) -> Any:
         """Parse and run one call string (``ast``, literals only)."""

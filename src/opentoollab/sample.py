@@ -174,18 +174,39 @@ def _lookup(body: str, results: dict[str, Any]) -> Any:
     return follow_path(results[cid], path)
 
 
-def first_candidates(parameters: dict[str, list]) -> dict[str, Any]:
+def first_candidates(parameters: dict[str, list], schema: dict[str, Any] | None = None) -> dict[str, Any]:
     """A ground-truth call's parameters → plain values: the first candidate that is not ``""``.
 
-    A parameter whose only candidate is ``""`` (may be omitted) is left out.
+    A parameter whose only candidate is ``""`` (may be omitted) is left out. With the tool's
+    parameter ``schema``, nested candidates are unwrapped as BFCL's checker reads them: a candidate
+    of an ``object`` parameter is itself a dict of candidate lists, and so is each element of a
+    candidate of an ``array`` of ``object`` parameter.
     """
+    properties = (schema or {}).get("properties") or {}
     out = {}
     for key, candidates in parameters.items():
         for candidate in candidates:
             if candidate != "":
-                out[key] = candidate
+                out[key] = _unwrap(candidate, properties.get(key))
                 break
     return out
+
+
+def _is_candidate_dict(value: Any) -> bool:
+    return isinstance(value, dict) and all(isinstance(v, list) and v for v in value.values())
+
+
+def _unwrap(candidate: Any, schema: dict[str, Any] | None) -> Any:
+    if not isinstance(schema, dict):
+        return candidate
+    kind = schema.get("type")
+    if kind == "object" and _is_candidate_dict(candidate):
+        return first_candidates(candidate, schema)
+    items = schema.get("items")
+    if kind == "array" and isinstance(items, dict) and items.get("type") == "object" and isinstance(candidate, list) \
+            and candidate and all(_is_candidate_dict(element) for element in candidate):
+        return [first_candidates(element, items) for element in candidate]
+    return candidate
 
 
 def tool_call_uid(sample_identifier: str, cid: str) -> str:

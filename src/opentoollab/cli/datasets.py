@@ -161,7 +161,11 @@ def list_command(as_json, store):
     """Every registered corpus, with what is downloaded and processed in DATA_DIR."""
     rows = []
     for name in source_names():
-        source = get_source(name)
+        try:
+            source = get_source(name)
+        except ImportError as exc:  # one broken adapter must not hide the others
+            click.secho(f"warning: adapter {name} cannot be loaded: {exc}", fg="yellow", err=True)
+            continue
         provenance = read_provenance(store.raw_dir(name))
         manifest = store.manifest(name)
         rows.append({
