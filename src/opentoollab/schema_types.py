@@ -44,9 +44,29 @@ def json_type(name: str) -> str | None:
         if kind in ("dict", "mapping"):
             return "object"
         if kind in ("optional", "union"):
-            return None
+            # Optional[X] is X (nullability is the parameter's optionality); Union[A, B] maps only when A and B agree.
+            inner = {json_type(arg) for arg in split_type_args(name.strip()[generic.end():].rstrip().removesuffix("]"))}
+            inner.discard("null")
+            if inner == {"integer", "number"}:
+                return "number"
+            return inner.pop() if len(inner) == 1 and None not in inner else None
         return "array"
     return None
+
+
+def split_type_args(text: str) -> list[str]:
+    """Top-level comma-separated parts of a type name: ``"int, List[str], optional"`` → 3 parts."""
+    parts, depth, start = [], 0, 0
+    for index, char in enumerate(text):
+        if char in "[(":
+            depth += 1
+        elif char in "])":
+            depth -= 1
+        elif char == "," and depth == 0:
+            parts.append(text[start:index].strip())
+            start = index + 1
+    parts.append(text[start:].strip())
+    return [part for part in parts if part]
 
 
 def normalize_schema(schema: Any, *, any_as: str | None = None) -> Any:

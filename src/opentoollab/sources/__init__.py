@@ -10,6 +10,12 @@ from .base import Context, FetchError, RawRecord, Reject, Source
 # canonical name → (module, class, aliases). Adding a corpus = one module + one line here.
 REGISTRY: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "BFCL": ("opentoollab.sources.bfcl", "BFCL", ("berkeley-function-calling-leaderboard", "gorilla")),
+    "API-Bank": ("opentoollab.sources.apibank", "APIBank", ("apibank", "api_bank")),
+    "ToolACE": ("opentoollab.sources.toolace", "ToolACE", ("tool-ace", "team-ace-toolace")),
+    "xLAM": ("opentoollab.sources.xlam", "XLAM", ("xlam-60k", "xlam-function-calling-60k")),
+    "APIGen-MT": ("opentoollab.sources.apigen_mt", "APIGenMT", ("apigen-mt-5k",)),
+    "Hermes": ("opentoollab.sources.hermes", "Hermes", ("hermes-fc-v1", "hermes-function-calling-v1")),
+    "Glaive": ("opentoollab.sources.glaive", "Glaive", ("glaive-fc-v2", "glaive-function-calling-v2")),
 }
 
 

@@ -1,0 +1,171 @@
+"""Adapters whose corpus is a few JSON files in one Hugging Face hub dataset repository.
+
+``HubJsonSource`` does the I/O part for them: a pinned ``huggingface_hub`` snapshot (or a local copy)
+with checksums in the provenance record, and lazy reading of JSON arrays (streamed element by
+element, so a 250 MB file is never held as one Python list) or JSONL files, from a folder laid out
+like the hub repository or from a single file. Subclasses only say which files hold which subset
+and convert one record.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, ClassVar, Iterator
+
+from ..fetch import check_sha256, copy_local, hub_snapshot, read_provenance, write_provenance
+from .base import FetchError, RawRecord, Reject, Source
+
+CHUNK = 1 << 20
+
+
+def iter_json_records(path: Path) -> Iterator[tuple[int, Any, str | None]]:
+    """``(location, value, error)`` for each record of a JSON array (0-based index) or JSONL file (1-based line).
+
+    A malformed array element ends the reading (its position is reported, the rest cannot be framed);
+    a malformed JSONL line is reported and reading goes on.
+    """
+    with open(path, "r", encoding="utf-8-sig") as handle:
+        head = handle.read(CHUNK)
+        if head.lstrip()[:1] == "[":
+            yield from _iter_array(handle, head)
+            return
+    with open(path, "r", encoding="utf-8-sig") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                yield number, json.loads(line), None
+            except json.JSONDecodeError as exc:
+                yield number, line.rstrip("\r\n"), f"line {number} is not JSON: {exc}"
+
+
+def _iter_array(handle, buffer: str) -> Iterator[tuple[int, Any, str | None]]:
+    decoder = json.JSONDecoder()
+    pos = buffer.index("[") + 1
+    eof = False
+    index = 0
+    consumed = 0  # characters dropped from the front of the buffer, for error positions
+
+    def refill() -> bool:
+        nonlocal buffer, eof
+        more = handle.read(max(CHUNK, len(buffer)))
+        if not more:
+            eof = True
+            return False
+        buffer += more
+        return True
+
+    while True:
+        while True:
+            while pos < len(buffer) and buffer[pos] in " \t\r\n":
+                pos += 1
+            if pos < len(buffer) or not refill():
+                break
+        if pos >= len(buffer):
+            yield index, None, f"the JSON array is not closed (file ends after element {index - 1})"
+            return
+        if buffer[pos] == "]":
+            return
+        if index:
+            if buffer[pos] != ",":
+                yield index, buffer[pos:pos + 200], f"expected ',' between elements at character {consumed + pos}"
+                return
+            pos += 1
+            while True:
+                while pos < len(buffer) and buffer[pos] in " \t\r\n":
+                    pos += 1
+                if pos < len(buffer) or not refill():
+                    break
+        while True:
+            try:
+                value, end = decoder.raw_decode(buffer, pos)
+            except json.JSONDecodeError as exc:
+                if not eof and refill():
+                    continue
+                yield index, buffer[pos:pos + 2000], (f"element {index} is not valid JSON ({exc.msg} at character "
+                                                      f"{consumed + exc.pos}); the rest of the file cannot be read")
+                return
+            if end >= len(buffer) and not eof and refill():
+                continue  # a number or literal cut by the chunk boundary
+            break
+        yield index, value, None
+        index += 1
+        pos = end
+        if pos > CHUNK:
+            buffer = buffer[pos:]
+            consumed += pos
+            pos = 0
+
+
+class HubJsonSource(Source):
+    """Base of adapters for JSON files in one hub dataset repository (see the module docstring)."""
+
+    hub_repo: ClassVar[str] = ""
+    hub_revision: ClassVar[str] = "main"
+    hub_files: ClassVar[dict[str, str]] = {}  # file name in the repository → subset
+    file_sha256: ClassVar[dict[str, str]] = {}  # sha256 of files at hub_revision, where known
+    default_subset: ClassVar[str] = "train"
+
+    def fetch(self, dest: Path, *, origin: str | None = None, revision: str | None = None,
+              token: str | None = None, **_ignored: Any) -> dict[str, Any]:
+        if origin in (None, "hub"):
+            rev = revision or self.hub_revision
+            hub_snapshot(self.hub_repo, rev, dest, token=token, allow_patterns=[*self.hub_files, "README.md"])
+            found = [name for name in self.hub_files if (dest / name).is_file()]
+            if not found:
+                raise FetchError(f"{self.hub_repo}@{rev} has none of the expected files {sorted(self.hub_files)}")
+            if rev == self.hub_revision:
+                for name, sha256 in self.file_sha256.items():
+                    if (dest / name).is_file():
+                        check_sha256(dest / name, sha256, f"{self.hub_repo}/{name}@{rev}")
+            return write_provenance(dest, kind="hub", repo=self.hub_repo, revision=rev, files_expected=sorted(self.hub_files))
+        path = Path(origin)
+        copy_local(path, dest)
+        return write_provenance(dest, kind="local", path=str(path.resolve()))
+
+    def version_of(self, raw: Path) -> str | None:
+        provenance = read_provenance(raw) if raw.is_dir() else None
+        if provenance and provenance.get("kind") == "hub":
+            return f"{provenance.get('repo')}@{provenance.get('revision')}"
+        return None
+
+    def files(self, raw: Path) -> list[tuple[Path, str, str | None]]:
+        """(path, name relative to ``raw``, subset or None when the record decides) of every file to read."""
+        if raw.is_file():
+            return [(raw, raw.name, self.hub_files.get(raw.name))]
+        known = []
+        for name, subset in self.hub_files.items():
+            matches = sorted(p for p in raw.rglob(name) if p.is_file())
+            known += [(p, p.relative_to(raw).as_posix(), subset) for p in matches[:1]]
+        if known:
+            return known
+        others = sorted(p for p in raw.rglob("*") if p.is_file() and p.suffix in (".json", ".jsonl")
+                        and p.name != "provenance.json" and not any(part.startswith(".") for part in p.relative_to(raw).parts))
+        if not others:
+            raise FetchError(f"{raw} holds none of {sorted(self.hub_files)} and no other .json/.jsonl file")
+        return [(p, p.relative_to(raw).as_posix(), None) for p in others]
+
+    def subset_of(self, value: Any) -> str:
+        """The subset of a record read from a file whose name does not tell it."""
+        return self.default_subset
+
+    def source_id(self, value: Any, location: int) -> str | int:
+        """The record's own id, else its position in the file."""
+        return location
+
+    def records(self, raw: Path, subsets: list[str] | None = None) -> Iterator[RawRecord]:
+        unknown = sorted(set(subsets or ()) - set(self.subsets))
+        if unknown:
+            raise FetchError(f"unknown {self.name} subsets {unknown}; known: {', '.join(self.subsets)}")
+        for path, rel, subset in self.files(raw):
+            if subsets and subset is not None and subset not in subsets:
+                continue
+            for location, value, error in iter_json_records(path):
+                record_subset = subset or (self.default_subset if error else self.subset_of(value))
+                if subsets and record_subset not in subsets:
+                    continue
+                if error:
+                    yield RawRecord(record_subset, rel, location, Reject(error, raw=value))
+                else:
+                    yield RawRecord(record_subset, rel, location, value, source_id=self.source_id(value, location))
