@@ -103,11 +103,36 @@ def iter_inputs(specs: list[str], store: Store) -> Iterator[Sample]:
         yield from iter_samples(path)
 
 
-class SubsetFailed(Exception):
-    pass
+class _ToolKeys:
+    """Canonical JSON of tool definitions, computed once per tool object (adapters often reuse one
+    object for every sample that offers the tool). The cache holds the objects, so ids stay unique."""
+
+    def __init__(self, limit: int = 20_000) -> None:
+        self._cache: dict[int, tuple[dict, str]] = {}
+        self._limit = limit
+
+    def key(self, tool: dict) -> str:
+        hit = self._cache.get(id(tool))
+        if hit is not None and hit[0] is tool:
+            return hit[1]
+        if len(self._cache) >= self._limit:
+            self._cache.clear()
+        key = canonical_json(tool)
+        self._cache[id(tool)] = (tool, key)
+        return key
+
+
+class _NoProgress:
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
 
 
 def _progress(total: int | None, desc: str, enabled: bool):
+    if not enabled:
+        return _NoProgress()
     from tqdm import tqdm
 
     return tqdm(total=total, desc=desc, unit=" rec", disable=None if enabled else True, leave=False, mininterval=0.5)
@@ -143,6 +168,7 @@ def process(source: Source, store: Store, *, origin: str | os.PathLike | None = 
     work.mkdir(parents=True)
 
     ctx = Context(options=dict(options or {}))
+    tool_keys = _ToolKeys()
     # Sources whose calls are ground truth copied verbatim (BFCL) opt out with ``infer_links = False``.
     infer = bool(ctx.options.get("infer_links", True)) and source.infer_links
     stats: dict[str, Counter] = {}
@@ -205,7 +231,7 @@ def process(source: Source, store: Store, *, origin: str | os.PathLike | None = 
                 for message in sample:
                     if message["role"] == "candidate_tools":
                         for tool in message["content"]:
-                            key = canonical_json(tool)
+                            key = tool_keys.key(tool)
                             catalog.setdefault(key, tool)
                             subset_tools.add(key)
         bar.close()

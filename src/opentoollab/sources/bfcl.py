@@ -159,6 +159,7 @@ class BFCL(Source):
         self._runtime: Runtime | None = None
         self._runtime_error: str | None = None
         self._func_docs: dict[str, list[dict]] = {}
+        self._tool_of: dict[str, dict] = {}  # multi-turn function docs are shared: convert each once
 
     # ------------------------------------------------------------------ fetching
     def fetch(self, dest: Path, *, origin: str | None = None, revision: str | None = None,
@@ -191,7 +192,7 @@ class BFCL(Source):
         unknown = sorted(set(subsets or ()) - set(self.subsets))
         if unknown:
             raise FetchError(f"unknown BFCL subsets {unknown}; known: {', '.join(self.subsets)}")
-        self._func_docs = {}
+        self._func_docs, self._tool_of = {}, {}
         for category in wanted:
             rel = files.find(category)
             if rel is None:
@@ -222,16 +223,21 @@ class BFCL(Source):
             self._func_docs[class_name] = [value for _n, value, error in _json_lines(text, rel) if error is None]
 
     def _prepare_runtime(self, raw: Path, files: RawFiles) -> None:
+        """Note where the environment classes come from; they are imported on first multi-turn use."""
         wheel = files.wheel
         if wheel is None:
             candidates = sorted(raw.glob("runtime/bfcl_eval-*.whl")) if raw.is_dir() else []
             wheel = candidates[-1] if candidates else None
-        try:
-            self._runtime = Runtime(wheel)
-            self._runtime.cls("GorillaFileSystem")
-            self._runtime_error = None
-        except RuntimeUnavailable as exc:
-            self._runtime, self._runtime_error = None, str(exc)
+        self._runtime, self._runtime_error = Runtime(wheel), None
+
+    def _session(self, entry: dict, long_context: bool):
+        if self._runtime_error is None:
+            try:
+                return self._runtime.session(entry.get("initial_config") or {}, entry["involved_classes"],
+                                             long_context=long_context)
+            except RuntimeUnavailable as exc:
+                self._runtime_error = str(exc)
+        raise Reject(f"BFCL environment classes unavailable: {self._runtime_error}")
 
     # ------------------------------------------------------------------ converting
     def convert(self, record: RawRecord, ctx: Context) -> Sample:
@@ -273,8 +279,6 @@ class BFCL(Source):
         return messages
 
     def _multi_turn(self, entry: dict, record: RawRecord) -> list[dict]:
-        if self._runtime is None:
-            raise Reject(f"BFCL environment classes unavailable: {self._runtime_error}")
         truth = record.data["ground_truth"]
         if truth is None:
             raise Reject(f"no possible answer with id {entry['id']!r}")
@@ -295,10 +299,17 @@ class BFCL(Source):
                     raise Reject(f"missed function {name!r} is not among the involved classes' functions")
                 missed[int(turn)].append(docs.pop(index))
 
-        session = self._runtime.session(entry.get("initial_config") or {}, involved,
-                                        long_context=record.subset == "multi_turn_long_context")
+        def tools(docs: list[dict]) -> list[dict]:
+            out = []
+            for doc in docs:
+                if doc["name"] not in self._tool_of:
+                    self._tool_of[doc["name"]] = convert_tool(doc)
+                out.append(self._tool_of[doc["name"]])
+            return out
+
+        session = self._session(entry, long_context=record.subset == "multi_turn_long_context")
         numbering = CallNumbering()
-        messages: list[dict] = [{"role": "candidate_tools", "content": [convert_tool(d) for d in docs]}]
+        messages: list[dict] = [{"role": "candidate_tools", "content": tools(docs)}]
         known = {doc["name"] for doc in docs}
         for index, (turn, turn_truth) in enumerate(zip(turns, truth)):
             if index in missed:
@@ -306,7 +317,7 @@ class BFCL(Source):
                     raise Reject(f"turn {index} adds held-out functions but also has messages")
                 docs = docs + missed[index]
                 known |= {doc["name"] for doc in missed[index]}
-                messages.append({"role": "candidate_tools", "content": [convert_tool(d) for d in docs]})
+                messages.append({"role": "candidate_tools", "content": tools(docs)})
                 messages.append({"role": "user", "content": ADDITIONAL_FUNCTION_PROMPT})
             else:
                 messages.extend(_messages(turn, f"question[{index}]"))
