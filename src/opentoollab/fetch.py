@@ -106,16 +106,22 @@ def pypi_download(package: str, version: str, sha256: str, dest: Path, *, find_l
 
 
 def hub_snapshot(repo_id: str, revision: str, dest: Path, *, token: str | None = None,
-                 allow_patterns: list[str] | None = None, repo_type: str = "dataset") -> Path:
-    """Download a pinned snapshot of a Hugging Face hub repository into ``dest`` (real network I/O)."""
+                 allow_patterns: list[str] | None = None, repo_type: str = "dataset") -> str:
+    """Download a snapshot of a Hugging Face hub repository into ``dest`` (real network I/O).
+
+    A branch or tag is first resolved to its commit, and exactly that commit is downloaded, so a
+    moving branch cannot change files halfway. Returns the commit sha (record it in the provenance).
+    """
     try:
-        from huggingface_hub import snapshot_download
+        from huggingface_hub import HfApi, snapshot_download
         from huggingface_hub.errors import GatedRepoError, HfHubHTTPError, RepositoryNotFoundError
     except ImportError as exc:  # pragma: no cover - huggingface_hub is a dependency
         raise FetchError(f"huggingface_hub is not installed: {exc}")
+    token = token or os.environ.get("HF_TOKEN")
     try:
-        snapshot_download(repo_id=repo_id, repo_type=repo_type, revision=revision, local_dir=str(dest),
-                          token=token or os.environ.get("HF_TOKEN"), allow_patterns=allow_patterns)
+        commit = HfApi().repo_info(repo_id, repo_type=repo_type, revision=revision, token=token).sha or revision
+        snapshot_download(repo_id=repo_id, repo_type=repo_type, revision=commit, local_dir=str(dest),
+                          token=token, allow_patterns=allow_patterns)
     except GatedRepoError:
         raise FetchError(
             f"{repo_id} is gated: accept its terms on the hub page with your account, then pass "
@@ -126,7 +132,7 @@ def hub_snapshot(repo_id: str, revision: str, dest: Path, *, token: str | None =
     except (HfHubHTTPError, OSError) as exc:
         raise FetchError(f"download of {repo_id}@{revision} failed: {exc}")
     shutil.rmtree(dest / ".cache", ignore_errors=True)
-    return dest
+    return commit
 
 
 def copy_local(origin: Path, dest: Path) -> None:

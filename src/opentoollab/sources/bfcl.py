@@ -29,7 +29,9 @@ PACKAGE = "bfcl-eval"
 VERSION = "2026.3.23"
 WHEEL_SHA256 = "3bb6dfa5f0c68ad403c9ec50b00db2bb3b4cc9b38ab1ff33f48fe30d853d3a0a"
 HUB_REPO = "gorilla-llm/Berkeley-Function-Calling-Leaderboard"
-HUB_REVISION = "main"  # the hub dataset publishes no release tags; the provenance records the resolved files' sha256
+# The hub dataset publishes no release tags: "main" is resolved to its commit at download time and
+# that commit (plus every file's sha256) goes into the provenance; pass --revision SHA to pin.
+HUB_REVISION = "main"
 WHEEL_DATA = "bfcl_eval/data/"
 
 SINGLE_TURN = (
@@ -168,10 +170,10 @@ class BFCL(Source):
             wheel = pypi_download(PACKAGE, VERSION, WHEEL_SHA256, dest, find_links=find_links)
             return write_provenance(dest, kind="pypi", package=PACKAGE, version=VERSION, file=wheel.name, sha256=WHEEL_SHA256)
         if origin == "hub":
-            hub_snapshot(HUB_REPO, revision or HUB_REVISION, dest, token=token)
+            commit = hub_snapshot(HUB_REPO, revision or HUB_REVISION, dest, token=token)
             # The environment classes for multi-turn execution ship only in the wheel.
             pypi_download(PACKAGE, VERSION, WHEEL_SHA256, dest / "runtime", find_links=find_links)
-            return write_provenance(dest, kind="hub", repo=HUB_REPO, revision=revision or HUB_REVISION)
+            return write_provenance(dest, kind="hub", repo=HUB_REPO, revision=commit, requested=revision or HUB_REVISION)
         path = Path(origin)
         if path.is_file() and path.suffix == ".whl":
             from ..fetch import check_sha256
