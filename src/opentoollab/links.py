@@ -151,7 +151,10 @@ def infer_links(sample: Sample) -> tuple[Sample, int]:
                 new_calls = []
                 for call in message["content"]:
                     used = list(call.get("depend_on", []))
-                    parameters, made = _link_value(call.get("parameters", {}), results, used)
+                    parameters, made = {}, 0
+                    for key, value in call.get("parameters", {}).items():  # never the whole object
+                        parameters[key], count = _link_value(value, results, used)
+                        made += count
                     if made:
                         call = {**call, "parameters": parameters, "depend_on": used}
                         total += made

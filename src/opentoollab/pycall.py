@@ -24,6 +24,10 @@ PREFIX = "API-Request:"
 _PLACEHOLDER = "__otl_fn{}__"
 _JSON_NAMES = {"true": True, "false": False, "null": None, "True": True, "False": False, "None": None}
 _LOOSE_NAME = re.compile(r"[^()\[\]{},=\"'\n]+?(?=\s*\()")
+# A quote between two word characters cannot delimit a string in a repr ("the user's name" printed
+# inside single quotes without escaping, as API-Bank's generated data does): escape it and retry.
+_APOSTROPHE = re.compile(r"(?<=[A-Za-z0-9])'(?=[A-Za-z0-9])")
+_KEYWORD_START = re.compile(r",\s*(?=[A-Za-z_][A-Za-z0-9_]*\s*=)")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 
 
@@ -46,31 +50,38 @@ def to_json_value(value: Any) -> Any:
     return value
 
 
-def parse_python_value(text: str) -> Any:
-    """JSON text or a Python literal repr → a JSON value; CallSyntaxError when it is neither."""
+def parse_python_value(text: str, *, bare_names: bool = False) -> Any:
+    """JSON text or a Python literal repr → a JSON value; CallSyntaxError when it is neither.
+
+    ``bare_names``: read an unquoted name (``{'type': str}``, as hand-written reprs have) as its text.
+    """
     stripped = text.strip()
     try:
         return json.loads(stripped)
     except (json.JSONDecodeError, RecursionError):
         pass
-    try:
-        return to_json_value(ast.literal_eval(stripped))
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        raise CallSyntaxError(f"neither JSON nor a Python literal: {stripped[:200]!r}") from None
+    for candidate in (stripped, _APOSTROPHE.sub(r"\\'", stripped)):
+        try:
+            return _literal(ast.parse(candidate, mode="eval").body, bare_names)
+        except (CallSyntaxError, SyntaxError, ValueError, MemoryError, RecursionError):
+            continue
+    raise CallSyntaxError(f"neither JSON nor a Python literal: {stripped[:200]!r}")
 
 
-def _literal(node: ast.AST) -> Any:
+def _literal(node: ast.AST, bare_names: bool = False) -> Any:
     if isinstance(node, ast.Name) and node.id in _JSON_NAMES:
         return _JSON_NAMES[node.id]
+    if isinstance(node, ast.Name) and bare_names:
+        return node.id
     if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
-        return [_literal(item) for item in node.elts]
+        return [_literal(item, bare_names) for item in node.elts]
     if isinstance(node, ast.Dict):
         if any(key is None for key in node.keys):
             raise CallSyntaxError("**spread inside a dict literal")
         out = {}
         for key, value in zip(node.keys, node.values):
-            name = _literal(key)
-            out[name if isinstance(name, str) else str(name)] = _literal(value)
+            name = _literal(key, bare_names)
+            out[name if isinstance(name, str) else str(name)] = _literal(value, bare_names)
         return out
     try:
         return to_json_value(ast.literal_eval(node))
@@ -210,17 +221,72 @@ def looks_like_calls(text: str) -> bool:
         and "(" in stripped
 
 
-def parse_api_request(line: str, known_names: Iterable[str] = ()) -> tuple[list[dict[str, Any]], str | None]:
-    """API-Bank's ``API-Request: [Name(k='v')]->result`` → (calls, result text or None if absent)."""
+def _loose_value(text: str) -> Any:
+    value = text.strip()
+    try:
+        return parse_python_value(value)
+    except CallSyntaxError:
+        pass
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        inner = value[1:-1]
+        try:
+            parsed = parse_python_value(inner)
+        except CallSyntaxError:
+            return inner
+        return parsed if isinstance(parsed, (list, dict)) else inner
+    return value
+
+
+def parse_loose_call(text: str) -> dict[str, Any]:
+    """One ``[Name(k=v, ...)]`` as API-Bank's own evaluator reads it, for text ``ast`` refuses.
+
+    Arguments are split before each ``, key=``; a value is a literal when it parses as one, else the
+    text inside its outer quotes (a quoted list/dict repr such as ``'['a', 'b']'`` becomes the list,
+    which is what API-Bank's executed results echo), else the bare text (``location=New York``).
+    """
+    body = text.strip()
+    if body.startswith("[") and body.endswith("]"):
+        body = body[1:-1].strip()
+    opening = body.find("(")
+    if opening <= 0 or not body.endswith(")"):
+        raise CallSyntaxError(f"not a call: {text[:200]!r}")
+    name = body[:opening].strip()
+    inner = body[opening + 1:-1].strip()
+    arguments: dict[str, Any] = {}
+    for piece in _KEYWORD_START.split(inner) if inner else []:
+        key, equals, value = piece.partition("=")
+        key = key.strip()
+        if not equals or not _IDENTIFIER.fullmatch(key) or key in arguments:
+            raise CallSyntaxError(f"{name}: cannot read argument {piece[:100]!r}")
+        arguments[key] = _loose_value(value)
+    return {"name": name, "arguments": arguments}
+
+
+def parse_api_request(line: str, known_names: Iterable[str] = (), *, loose: bool = False
+                      ) -> tuple[list[dict[str, Any]], str | None]:
+    """API-Bank's ``API-Request: [Name(k='v')]->result`` → (calls, result text or None if absent).
+
+    ``loose``: when ``ast`` refuses the call text, read one call the way API-Bank's evaluator does
+    (``parse_loose_call``); the call then ends at the first ``)]`` followed by ``->`` or the end.
+    """
     body = line.strip()
     if body.startswith(PREFIX):
         body = body[len(PREFIX):].lstrip()
     if not body.startswith("["):
         raise CallSyntaxError(f"API-Request without a [call]: {line[:200]!r}")
     end = bracket_end(body)
-    if end < 0:
-        raise CallSyntaxError(f"unbalanced brackets or quotes in {line[:200]!r}")
-    calls = parse_calls(body[:end], known_names)
+    try:
+        if end < 0:
+            raise CallSyntaxError(f"unbalanced brackets or quotes in {line[:200]!r}")
+        calls = parse_calls(body[:end], known_names)
+    except CallSyntaxError:
+        if not loose:
+            raise
+        match = re.search(r"\)\s*\](?=\s*->|\s*$)", body)
+        if match is None:
+            raise
+        end = match.end()
+        calls = [parse_loose_call(body[:end])]
     rest = body[end:]
     if not rest.strip():
         return calls, None
@@ -229,9 +295,9 @@ def parse_api_request(line: str, known_names: Iterable[str] = ()) -> tuple[list[
     return calls, rest[2:]
 
 
-def parse_result(text: str) -> Any:
+def parse_result(text: str, *, bare_names: bool = False) -> Any:
     """A tool result as printed in a corpus: JSON or a Python repr when it parses, else the text itself."""
     try:
-        return parse_python_value(text)
+        return parse_python_value(text, bare_names=bare_names)
     except CallSyntaxError:
         return text.strip()
