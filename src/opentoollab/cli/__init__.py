@@ -15,6 +15,8 @@ import click
 GROUPS = {
     "datasets": ("opentoollab.cli.datasets", "datasets", "Download, convert, validate and inspect corpora."),
     "tools": ("opentoollab.cli.tools", "tools", "Browse the deduplicated tool catalogs."),
+    "benchmark": ("opentoollab.cli.benchmark", "benchmark", "Score model outputs the way BFCL does; run models via OpenAI-compatible servers."),
+    "trainer": ("opentoollab.cli.trainer", "trainer", "Render samples in a model's exact chat template for training."),
 }
 
 

@@ -1,0 +1,224 @@
+"""Run any Jinja chat template the way ``transformers`` does, inside a sandbox.
+
+Same environment as ``transformers.utils.chat_template_utils``: ``ImmutableSandboxedEnvironment``
+with ``trim_blocks``, ``lstrip_blocks``, the ``loopcontrols`` extension and a ``{% generation %}``
+tag; a ``tojson`` filter that is ``json.dumps(x, ensure_ascii=False, indent=…, separators=…,
+sort_keys=…)``; ``raise_exception``; ``strftime_now``. The render call passes ``messages``,
+``tools``, ``documents=None``, ``add_generation_prompt`` and the tokenizer's special tokens.
+Dates are frozen (DESIGN §4): ``date_string`` is passed and ``strftime_now`` formats that date.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from datetime import datetime
+from typing import Any
+
+from .base import Chat, Rendered, Renderer, Skip
+
+DEFAULT_DATE = "26 Jul 2024"
+
+
+def _tojson(x: Any, ensure_ascii: bool = False, indent: Any = None, separators: Any = None, sort_keys: bool = False) -> str:
+    return json.dumps(x, ensure_ascii=ensure_ascii, indent=indent, separators=separators, sort_keys=sort_keys)
+
+
+class TemplateRaised(Exception):
+    """The template itself refused the messages (``raise_exception`` or a Jinja/type error inside it)."""
+
+
+@functools.lru_cache(maxsize=1)
+def _generation_extension():
+    from jinja2 import nodes
+    from jinja2.ext import Extension
+
+    class GenerationTag(Extension):
+        """``{% generation %}…{% endgeneration %}`` (transformers' assistant-mask tag): renders its body."""
+
+        tags = {"generation"}
+
+        def parse(self, parser):
+            lineno = next(parser.stream).lineno
+            body = parser.parse_statements(("name:endgeneration",), drop_needle=True)
+            return nodes.CallBlock(self.call_method("_body"), [], [], body).set_lineno(lineno)
+
+        def _body(self, caller):
+            return caller()
+
+    return GenerationTag
+
+
+@functools.lru_cache(maxsize=64)
+def compile_template(source: str, date: str = DEFAULT_DATE):
+    """Compile a chat template in the sandboxed, transformers-compatible environment (cached by source)."""
+    import jinja2
+    import jinja2.ext
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    def raise_exception(message):
+        raise jinja2.exceptions.TemplateError(message)
+
+    frozen = datetime.strptime(date, "%d %b %Y")
+
+    def strftime_now(format):
+        return frozen.strftime(format)
+
+    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True,
+                                        extensions=[_generation_extension(), jinja2.ext.loopcontrols])
+    env.filters["tojson"] = _tojson
+    env.globals["raise_exception"] = raise_exception
+    env.globals["strftime_now"] = strftime_now
+    return env.from_string(source)
+
+
+class JinjaTemplate:
+    """One chat template plus the keyword arguments transformers would pass it."""
+
+    def __init__(self, source: str, special_tokens: dict[str, str] | None = None, *,
+                 date_string: str = DEFAULT_DATE, **kwargs: Any) -> None:
+        self.source = source
+        self.date_string = date_string
+        try:
+            self.template = compile_template(source, date_string)
+        except Exception as exc:  # jinja2.TemplateSyntaxError and friends
+            raise ValueError(f"chat template does not compile: {exc}") from None
+        self.kwargs = {**(special_tokens or {}), "date_string": date_string, **kwargs}
+
+    def render(self, messages: list[dict], tools: list[dict] | None = None, *, add_generation_prompt: bool = False) -> str:
+        """``apply_chat_template(messages, tools=tools, tokenize=False)``; TemplateRaised when the template fails."""
+        try:
+            return self.template.render(messages=messages, tools=tools, documents=None,
+                                        add_generation_prompt=add_generation_prompt, **self.kwargs)
+        except Exception as exc:  # the template is foreign code: any failure is its verdict on the input
+            raise TemplateRaised(f"{type(exc).__name__}: {exc}") from None
+
+
+def prefix_spans(template: JinjaTemplate, chat: Chat) -> Rendered:
+    """Render a chat and find each assistant message's part by rendering prefixes (as TRL/LLaMA-Factory do).
+
+    The part of assistant message i is what ``messages[:i+1]`` adds after ``messages[:i]`` with the
+    generation prompt, without trailing whitespace. Templates whose earlier text changes when
+    messages are appended (not prefix-stable) are refused: their spans cannot be located safely.
+    """
+    try:
+        text = template.render(chat.messages, chat.tools)
+    except TemplateRaised as exc:
+        raise Skip("template_error", str(exc)) from None
+    spans: list[list[int]] = []
+    for i, message in enumerate(chat.messages):
+        if message.get("role") != "assistant":
+            continue
+        try:
+            before = template.render(chat.messages[:i], chat.tools, add_generation_prompt=True) if i else ""
+            upto = template.render(chat.messages[: i + 1], chat.tools)
+        except TemplateRaised as exc:
+            raise Skip("template_not_prefix_stable", f"prefix before message {i} does not render: {exc}") from None
+        if not (upto.startswith(before) and text.startswith(upto)):
+            raise Skip("template_not_prefix_stable", f"text before assistant message {i} changes as messages follow")
+        end = len(upto.rstrip())
+        if end > len(before):
+            if spans and spans[-1][1] >= len(before):
+                spans[-1][1] = end
+            else:
+                spans.append([len(before), end])
+    return Rendered(text, spans)
+
+
+class JinjaRenderer(Renderer):
+    """Any chat template (a file or a tokenizer's own), rendered through the sandbox; spans by prefixes."""
+
+    name = "jinja"
+
+    def __init__(self, source: str, special_tokens: dict[str, str] | None = None, *, origin: str = "",
+                 date_string: str = DEFAULT_DATE) -> None:
+        self.template = JinjaTemplate(source, special_tokens, date_string=date_string)
+        self.origin = origin
+
+    def render(self, chat: Chat) -> Rendered:
+        return prefix_spans(self.template, chat)
+
+
+SENTINEL_CALL = "otl_sentinel_fn"
+SENTINEL_ARG = "otl-sentinel-argument-7f3a"
+SENTINEL_RESULT = "otl-sentinel-result-91c2"
+
+
+def probe(template: JinjaTemplate) -> list[str]:
+    """Warnings about what the template silently drops, found with sentinel values (as TRL probes templates)."""
+    tool = {"type": "function", "function": {"name": SENTINEL_CALL, "description": "probe",
+                                             "parameters": {"type": "object", "properties": {"q": {"type": "string"}}}}}
+    messages = [
+        {"role": "user", "content": "probe"},
+        {"role": "assistant", "content": "", "tool_calls": [
+            {"type": "function", "id": "abcdef012", "function": {"name": SENTINEL_CALL, "arguments": {"q": SENTINEL_ARG}}}]},
+        {"role": "tool", "tool_call_id": "abcdef012", "name": SENTINEL_CALL, "content": SENTINEL_RESULT},
+        {"role": "assistant", "content": "done"},
+    ]
+    warnings = []
+    try:
+        shown = template.render([{"role": "user", "content": "probe"}], [tool])
+    except TemplateRaised:
+        shown = ""
+    if SENTINEL_CALL not in shown:
+        warnings.append("the template does not show the tools passed as tools=…")
+    try:
+        text = template.render(messages, [tool])
+    except TemplateRaised as exc:
+        return warnings + [f"the template cannot render a tool call with its result ({exc})"]
+    if SENTINEL_ARG not in text:
+        warnings.append("the template drops tool calls (a sentinel argument does not appear)")
+    if SENTINEL_RESULT not in text:
+        warnings.append("the template drops tool results (a sentinel result does not appear)")
+    return warnings
+
+
+def _token_text(value: Any) -> str | None:
+    if isinstance(value, dict):  # {"content": "<s>", "lstrip": …} in older tokenizer configs
+        value = value.get("content")
+    return value if isinstance(value, str) else None
+
+
+def template_from_config(config: dict[str, Any], tools: bool = True) -> str | None:
+    """``chat_template`` of a tokenizer config: a string, or named variants (``tool_use`` preferred for tool data)."""
+    template = config.get("chat_template")
+    if isinstance(template, list):
+        named = {item.get("name"): item.get("template") for item in template if isinstance(item, dict)}
+        return named.get("tool_use" if tools and "tool_use" in named else "default") or next(iter(named.values()), None)
+    return template if isinstance(template, str) else None
+
+
+def load_tokenizer_template(spec: str, *, revision: str | None = None) -> tuple[str, dict[str, str], str]:
+    """(template source, special tokens, origin) from a local tokenizer folder or a hub id.
+
+    Reads ``chat_template.jinja`` when present, else ``chat_template`` in ``tokenizer_config.json``;
+    special tokens (``bos_token``, ``eos_token``, …) come from the config. Hub ids go through
+    ``huggingface_hub`` (its cache; offline it uses what is cached). Raises FileNotFoundError.
+    """
+    from pathlib import Path
+
+    folder = Path(spec)
+    if folder.is_dir():
+        def fetch(name: str):
+            path = folder / name
+            return path if path.is_file() else None
+    else:
+        from huggingface_hub import hf_hub_download
+        from huggingface_hub.utils import EntryNotFoundError, HfHubHTTPError, LocalEntryNotFoundError
+
+        def fetch(name: str):
+            try:
+                return Path(hf_hub_download(spec, name, revision=revision))
+            except (EntryNotFoundError, LocalEntryNotFoundError, HfHubHTTPError, OSError, ValueError):
+                return None
+
+    config_path = fetch("tokenizer_config.json")
+    config = json.loads(config_path.read_text("utf-8")) if config_path else {}
+    special = {key: text for key, value in config.items()
+               if key.endswith("_token") and (text := _token_text(value)) is not None}
+    jinja_path = fetch("chat_template.jinja")
+    source = jinja_path.read_text("utf-8") if jinja_path else template_from_config(config)
+    if not source:
+        raise FileNotFoundError(f"no chat template found for {spec!r} (looked for chat_template.jinja and "
+                                f"tokenizer_config.json's chat_template)")
+    return source, special, spec
