@@ -86,6 +86,19 @@ def test_reprocessing_is_byte_identical(bfcl_store, tmp_path):
     assert not [p for p in folder.parent.iterdir() if p.name.startswith(".")]  # no temp folders left
 
 
+def test_processing_one_subset_keeps_the_others(bfcl_store):
+    folder = bfcl_store.processed_dir("BFCL")
+    before = {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.name != "manifest.json"}
+    catalog = bfcl_store.catalog_path("BFCL").read_bytes()
+    manifest = process(get_source("BFCL"), bfcl_store, subsets=["parallel", "live_simple"], progress=False)
+    after = {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.name != "manifest.json"}
+    assert after.keys() == before.keys()
+    assert after["rejects.jsonl"].splitlines() and sorted(after["rejects.jsonl"].splitlines()) == sorted(before["rejects.jsonl"].splitlines())
+    assert {k: v for k, v in after.items() if k != "rejects.jsonl"} == {k: v for k, v in before.items() if k != "rejects.jsonl"}
+    assert bfcl_store.catalog_path("BFCL").read_bytes() == catalog
+    assert manifest["totals"]["in"] == 4441 and list(manifest["subsets"])[:2] == ["simple_python", "simple_java"]
+
+
 def test_corrupt_download_is_caught_by_checksum(tmp_path, bfcl_wheel):
     store = Store(tmp_path)
     dest = store.raw_dir("BFCL")

@@ -19,7 +19,7 @@ from typing import Any, Iterator
 
 from . import __version__
 from .fetch import read_provenance, verify
-from .jsonl import atomic_writer, iter_samples, write_json, write_jsonl
+from .jsonl import atomic_writer, iter_lines, iter_samples, write_json, write_jsonl
 from .links import infer_links
 from .sample import SCHEMA_VERSION, Sample, canonical_json, dumps_sample, make_sample_id
 from .sources import Context, FetchError, RawRecord, Reject, Source, canonical_name
@@ -245,12 +245,15 @@ def process(source: Source, store: Store, *, origin: str | os.PathLike | None = 
     for handle in writers.values():
         handle.close()
 
-    order = [s for s in source.subsets if s in stats] + sorted(s for s in stats if s not in source.subsets)
     subset_table = {
-        subset: {"in": stats[subset]["in"], "out": stats[subset]["out"], "rejected": stats[subset]["rejected"],
-                 "samples": stats[subset]["samples"], "tools": len(tools_per_subset.get(subset, ()))}
-        for subset in order
+        subset: {"in": row["in"], "out": row["out"], "rejected": row["rejected"], "samples": row["samples"],
+                 "tools": len(tools_per_subset.get(subset, ()))}
+        for subset, row in stats.items()
     }
+    if subsets:  # a partial run keeps the other subsets of the previous run
+        subset_table.update(_carry_over(store.manifest(name), final, work, set(stats) | set(subsets), catalog, tool_keys))
+    order = [s for s in source.subsets if s in subset_table] + sorted(s for s in subset_table if s not in source.subsets)
+    subset_table = {subset: subset_table[subset] for subset in order}
     totals = {key: sum(row[key] for row in subset_table.values()) for key in ("in", "out", "rejected", "samples")}
     manifest = {
         "name": name,
@@ -266,7 +269,8 @@ def process(source: Source, store: Store, *, origin: str | os.PathLike | None = 
         "run": {"seconds": round(time.perf_counter() - started, 3), "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
     }
     write_json(work / "manifest.json", manifest)
-    write_jsonl(store.catalog_path(name), catalog.values())
+    # sorted by name, then definition: the same catalog whatever order subsets were processed in
+    write_jsonl(store.catalog_path(name), (catalog[k] for k in sorted(catalog, key=lambda k: (catalog[k]["name"], k))))
 
     old = final.parent / f".{name}.old-{os.getpid()}"
     if final.exists():
@@ -274,6 +278,33 @@ def process(source: Source, store: Store, *, origin: str | os.PathLike | None = 
     os.replace(work, final)
     shutil.rmtree(old, ignore_errors=True)
     return manifest
+
+
+def _carry_over(previous: dict[str, Any] | None, final: Path, work: Path, redone: set[str],
+                catalog: dict[str, dict], tool_keys: "_ToolKeys") -> dict[str, dict]:
+    """Copy the subsets a partial run did not touch (files, rejects, catalog entries) from ``final``."""
+    if not previous:
+        return {}
+    kept = {}
+    for subset, row in previous["subsets"].items():
+        path = final / f"{subset}.jsonl"
+        if subset in redone or (row["samples"] and not path.is_file()):
+            continue
+        if path.is_file():
+            shutil.copyfile(path, work / path.name)
+            for sample in iter_samples(path):
+                for message in sample:
+                    if message["role"] == "candidate_tools":
+                        for tool in message["content"]:
+                            catalog.setdefault(tool_keys.key(tool), tool)
+        kept[subset] = row
+    old_rejects = final / "rejects.jsonl"
+    if old_rejects.is_file():
+        with open(work / "rejects.jsonl", "a", encoding="utf-8", newline="\n") as out:
+            for line in iter_lines(old_rejects):
+                if line.value and line.value.get("subset") in kept:
+                    out.write(json.dumps(line.value, ensure_ascii=False) + "\n")
+    return kept
 
 
 def failed_subsets(manifest: dict[str, Any]) -> list[str]:
