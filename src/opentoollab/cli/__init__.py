@@ -17,6 +17,7 @@ GROUPS = {
     "tools": ("opentoollab.cli.tools", "tools", "Browse the deduplicated tool catalogs."),
     "benchmark": ("opentoollab.cli.benchmark", "benchmark", "Score model outputs the way BFCL does; run models via OpenAI-compatible servers."),
     "trainer": ("opentoollab.cli.trainer", "trainer", "Render samples in a model's exact chat template for training."),
+    "tag": ("opentoollab.cli.tag", "tag", "Tag samples by category, check them against tool-use rules, report with charts."),
 }
 
 
