@@ -56,6 +56,12 @@ def split_system(system: str) -> tuple[str, list[Any] | None]:
     return text, functions
 
 
+def _is_call_text(value: str, names: list[str]) -> bool:
+    """A bracketed call list, or text that opens like a call to a declared tool (then a bad one is rejected)."""
+    head = value.strip()[1:].lstrip() if value.strip().startswith("[") else None
+    return looks_like_calls(value) or (head is not None and any(head.startswith(f"{n}(") for n in names))
+
+
 def _tool_results(value: str, trajectory: Trajectory) -> None:
     try:
         items = loads_lenient(value)
@@ -89,7 +95,7 @@ def convert_record(data: Any, ctx: Context) -> list[dict[str, Any]]:
         speaker, value = turn.get("from"), turn["value"]
         if speaker == "tool":
             _tool_results(value, trajectory)
-        elif speaker in ("assistant", "gpt") and names and looks_like_calls(value):
+        elif speaker in ("assistant", "gpt") and names and _is_call_text(value, names):
             try:
                 calls = parse_calls(value, names)
             except CallSyntaxError as exc:
