@@ -117,7 +117,7 @@ def chart(groups: list[Group], path: Path) -> Path:
     for i, line in enumerate(shares):
         for j, value in enumerate(line):
             if value:
-                ax.text(j, i, f"{value:.0f}", ha="center", va="center", fontsize=7, color="white" if value > 60 else "black")
+                ax.text(j, i, f"{value:.0f}" if value >= 1 else "<1", ha="center", va="center", fontsize=7, color="white" if value > 60 else "black")
     ax.set_title("Share of samples per category (%)")
     figure.colorbar(image, ax=ax, fraction=0.025, pad=0.01)
     if problems:

@@ -85,6 +85,7 @@ RULES = (
     "schema", "tool_schema_invalid", "unknown_tool", "missing_required", "type_mismatch", "enum_mismatch",
     "value_invalid", "undeclared_param", "link_unresolved", "call_unanswered", "empty_turn",
     "duplicate_turn", "tool_enum_conflict",
+    "judge_hallucinated_value", "judge_inconsistent_response",  # only with the optional LLM judge
 )
 # Validator rules that one of RULES above already reports (so they are not listed twice).
 _COVERED = {"unknown_tool": "unknown_tool", "response_missing": "call_unanswered"}
@@ -606,11 +607,9 @@ def tag_file(path: Path, progress: Callable[[int], None] | None = None,
 
 def _with_judge(record: Record, sample: Sample, judge: Callable[[Sample], dict]) -> Record:
     verdict = judge(sample)
-    record = dict(record, judge=verdict)
-    for problem in verdict.get("problems") or []:
-        record["problems"] = [*record["problems"], problem]
-    record["valid"] = not record["problems"]
-    return record
+    problems = [*record["problems"], *(verdict.get("problems") or [])]
+    return dict(record, problems=problems, valid=not problems,
+                judge={k: v for k, v in verdict.items() if k != "problems"})
 
 
 class Tally:
