@@ -78,8 +78,21 @@ def _normal(value: Any) -> Any:
 
 
 def value_ok(value: Any, candidates: list) -> bool:
-    normal = _normal(value)
-    return any(candidate != "" and _normal(candidate) == normal for candidate in candidates)
+    return any(candidate != "" and _matches(value, candidate) for candidate in candidates)
+
+
+def _matches(value: Any, candidate: Any) -> bool:
+    # BFCL writes nested objects as {key: [acceptable values]} and lists of them likewise.
+    if isinstance(candidate, dict) and isinstance(value, dict) and candidate and \
+            all(isinstance(c, list) for c in candidate.values()):
+        if set(value) <= set(candidate) and all(value_ok(value[k], candidate[k]) for k in value) and \
+                all("" in c for k, c in candidate.items() if k not in value):
+            return True
+    if isinstance(candidate, list) and isinstance(value, list) and len(candidate) == len(value) and candidate and \
+            all(isinstance(c, dict) for c in candidate):
+        if all(_matches(v, c) for v, c in zip(value, candidate)):
+            return True
+    return _normal(candidate) == _normal(value)
 
 
 def pair_counts(call: dict[str, Any], answer: dict[str, Any]) -> tuple[int, int]:

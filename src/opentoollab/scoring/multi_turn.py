@@ -15,6 +15,8 @@ A model that answered a different number of turns is ``multi_turn:force_terminat
 
 from __future__ import annotations
 
+import copy
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +60,7 @@ class Environments:
         self.raw_dir = Path(raw_dir)
         self._entries: dict[str, dict] | None = None
         self._runtime: Runtime | None = None
+        self._lock = threading.Lock()  # benchmark runs ask from several threads
 
     def _load(self) -> None:
         from ..sources.bfcl import MULTI_TURN, RawFiles, _json_lines  # BFCL's raw layout lives there
@@ -80,8 +83,9 @@ class Environments:
 
     def sessions(self, source_id: str, category: str) -> tuple[Session, Session]:
         """Two fresh sessions (model, ground truth) for an entry; KeyError / RuntimeUnavailable when missing."""
-        if self._entries is None:
-            self._load()
+        with self._lock:
+            if self._entries is None:
+                self._load()
         entry = self._entries[source_id]
         config, involved = entry.get("initial_config") or {}, entry.get("involved_classes") or []
         long_context = "long_context" in category
@@ -91,7 +95,9 @@ class Environments:
 
 def run_calls(session: Session, calls: list[dict[str, Any]], key: str) -> list[str]:
     """Execute calls in order; BFCL's result texts."""
-    return [bfcl_text(session.call(c["name"], [], dict(c.get(key) or {}))) for c in calls]
+    # Deep copies: BFCL's classes keep and later mutate argument lists (TwitterAPI.mention extends
+    # a tweet's mentions), which must never reach the sample or the model's prediction.
+    return [bfcl_text(session.call(c["name"], [], copy.deepcopy(dict(c.get(key) or {})))) for c in calls]
 
 
 def check_multi_turn(model_turns: Turns, truth: list[list[dict[str, Any]]], model: Session,

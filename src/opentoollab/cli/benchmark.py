@@ -1,0 +1,214 @@
+"""``python benchmark score|run``: BFCL-compatible scores for predictions, and model runs through OpenAI-compatible servers."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from ..jsonl import write_json, write_jsonl
+from ..store import Store, iter_inputs, resolve_inputs
+from .common import data_dir_option, fail, print_table
+
+CONTEXT = {"help_option_names": ["-h", "--help"]}
+
+
+class DefaultRun(click.Group):
+    """``python benchmark --datasets=BFCL --model_path=…`` (seed 003) means ``python benchmark run …``."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0].startswith("--") and args[0] not in ("--help", "-h"):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=DefaultRun, context_settings=CONTEXT)
+def benchmark() -> None:
+    """Score model outputs the way BFCL does, on BFCL or any corpus with ground truth.
+
+    \b
+      python benchmark score --datasets BFCL --predictions preds.jsonl --out runs/x
+      python benchmark run --datasets BFCL --model NAME --base-url http://127.0.0.1:8000/v1
+      python benchmark --datasets BFCL --model_path PATH     # starts `vllm serve PATH`, then runs
+    """
+
+
+def _datasets_option(function):
+    return click.option("--datasets", "-d", required=True, multiple=True,
+                        help="Processed corpora by name (BFCL, BFCL/simple_python, …) or .jsonl files; "
+                             "repeat or separate with commas.")(function)
+
+
+def _specs(datasets: tuple[str, ...]) -> list[str]:
+    return [part for value in datasets for part in value.split(",") if part.strip()]
+
+
+def _environments(store: Store):
+    from ..scoring.multi_turn import Environments
+
+    raw = store.raw_dir("BFCL")
+    return Environments(raw) if raw.is_dir() else None
+
+
+def _score_and_report(specs: list[str], store: Store, predictions: Path, out: Path | None,
+                      underscore_to_dot: bool, quiet: bool) -> dict:
+    from ..scoring import read_predictions, score
+    from ..scoring.report import percent
+
+    try:
+        resolve_inputs(specs, store)
+    except FileNotFoundError as exc:
+        fail(str(exc), 2)
+    started = time.perf_counter()
+    try:
+        rows, summary = score(iter_inputs(specs, store), read_predictions(predictions),
+                              environments=_environments(store), underscore_to_dot=underscore_to_dot,
+                              progress=not quiet)
+    except ValueError as exc:  # a dataset file that is not JSONL
+        fail(str(exc))
+    summary["seconds"] = round(time.perf_counter() - started, 3)
+    summary["inputs"] = {"datasets": specs, "predictions": str(predictions), "underscore_to_dot": underscore_to_dot}
+    if out is not None:
+        write_jsonl(out / "results.jsonl", rows)
+        write_json(out / "summary.json", summary)
+    table = [{"category": c, "n": e["scored"], "correct": e["correct"], "missing": e["missing"],
+              "accuracy": percent(e["accuracy"]) if e["accuracy"] is not None else "-",
+              "exact": percent(e["metrics"]["exact_match"]) if "metrics" in e else "",
+              "tool F1": percent(e["metrics"]["tool_f1"]) if "metrics" in e else "",
+              "param acc": percent(e["metrics"]["param_accuracy"]) if "metrics" in e else ""}
+             for c, e in summary["categories"].items()]
+    print_table(table, ["category", "n", "correct", "missing", "accuracy", "exact", "tool F1", "param acc"])
+    if "bfcl" in summary:
+        click.echo("")
+        print_table([{"BFCL": r["metric"], "accuracy": percent(r["accuracy"])} for r in summary["bfcl"]["table"]],
+                    ["BFCL", "accuracy"])
+    click.echo(f"\n{summary['predictions']} prediction lines: scored {summary['scored']} + rejected "
+               f"{summary['rejected']} {summary['rejected_by_reason'] or ''}; correct {summary['correct']}; "
+               f"{summary['seconds']}s" + (f" → {out}" if out else ""))
+    return summary
+
+
+@benchmark.command(context_settings=CONTEXT)
+@_datasets_option
+@click.option("--predictions", "-p", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="JSONL: {id, calls:[{name, arguments}]} or {id, result:'raw text'} (BFCL result files too); "
+                   "multi-turn: {id, turns:[[[calls of a step], …], …]}.")
+@click.option("--out", "-o", type=click.Path(file_okay=False), default=None,
+              help="Write results.jsonl and summary.json here.")
+@click.option("--underscore-to-dot", is_flag=True,
+              help="The model saw tool names with '.' replaced by '_' (BFCL's flag for OpenAI-style FC models).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@data_dir_option
+def score(datasets, predictions, out, underscore_to_dot, quiet, store: Store) -> None:
+    """Score predictions against the ground truth of processed corpora (BFCL's checker, rule by rule).
+
+    A prediction names its sample by our id (BFCL_simple_python_0) or the source's own id
+    (simple_python_0). Raw text is parsed as <tool_call> blocks, JSON, or Python call syntax (with
+    ast; never eval). Prints per-category accuracy, exact match / tool F1 / parameter accuracy
+    (Hungarian-matched), and for BFCL its leaderboard layout.
+    """
+    _score_and_report(_specs(datasets), store, Path(predictions), Path(out) if out else None, underscore_to_dot, quiet)
+
+
+@benchmark.command(context_settings=CONTEXT)
+@_datasets_option
+@click.option("--model", "-m", default=None, help="Model name the server serves (default: the --model_path).")
+@click.option("--base-url", default=None, help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.")
+@click.option("--api-key", envvar="OPENAI_API_KEY", default=None, help="Bearer token [env OPENAI_API_KEY].")
+@click.option("--mode", type=click.Choice(["fc", "prompt"]), default="fc", show_default=True,
+              help="fc: send tools, read tool_calls. prompt: render with the built-in template (needs the renderers).")
+@click.option("--concurrency", "-j", type=click.IntRange(1, 256), default=4, show_default=True)
+@click.option("--limit", type=click.IntRange(1), default=None, help="Only the first N scorable samples (smoke runs).")
+@click.option("--retries", type=click.IntRange(0), default=5, show_default=True)
+@click.option("--timeout", type=float, default=120.0, show_default=True, help="Seconds per request.")
+@click.option("--max-tokens", type=int, default=None)
+@click.option("--model_path", "--model-path", "model_path", default=None,
+              help="Start `vllm serve PATH` on 127.0.0.1 for the run (needs vLLM).")
+@click.option("--port", type=int, default=8000, show_default=True, help="Port for --model_path.")
+@click.option("--out", "-o", type=click.Path(file_okay=False), default=None,
+              help="Output folder [default: benchmark/runs/<model>]; predictions.jsonl there is resumed.")
+@click.option("--quiet", "-q", is_flag=True)
+@data_dir_option
+def run(datasets, model, base_url, api_key, mode, concurrency, limit, retries, timeout, max_tokens, model_path,
+        port, out, quiet, store: Store) -> None:
+    """Query a model for every scorable sample, write predictions.jsonl, then score them.
+
+    Resumable: re-running with the same --out skips samples already predicted. BFCL multi-turn
+    samples run against BFCL's environments, feeding each call's result back to the model.
+    """
+    from ..benchmark_run import Client
+    from ..benchmark_run import run as run_items
+    from ..scoring.items import item_of
+
+    specs = _specs(datasets)
+    if mode == "prompt":
+        fail("--mode prompt needs the built-in renderers (issue 4, opentoollab.render), which have not landed "
+             "with a generation-prompt API yet; use --mode fc (vLLM: --enable-auto-tool-choice --tool-call-parser …)", 2)
+    if not base_url and not model_path:
+        fail("give --base-url of a running OpenAI-compatible server, or --model_path to start vLLM", 2)
+    try:
+        resolve_inputs(specs, store)
+    except FileNotFoundError as exc:
+        fail(str(exc), 2)
+    model = model or model_path
+    out_dir = Path(out) if out else Path("benchmark") / "runs" / _slug(model)
+    server = _start_vllm(model_path, port) if model_path and not base_url else None
+    try:
+        base_url = base_url or f"http://127.0.0.1:{port}/v1"
+        if server is not None:
+            _wait_ready(base_url, server)
+        items = (item for item in map(item_of, iter_inputs(specs, store)) if item is not None)
+        if limit:
+            items = (item for _, item in zip(range(limit), items))
+        client = Client(base_url, model, api_key, timeout=timeout, retries=retries, max_tokens=max_tokens)
+        counts = run_items(client, items, out_dir / "predictions.jsonl", concurrency=concurrency,
+                           environments=_environments(store), progress=not quiet)
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=60)
+    write_json(out_dir / "run.json", {"model": model, "base_url": base_url, "mode": mode, "datasets": specs, **counts})
+    click.echo(f"predictions: {counts['written']} new, {counts['skipped']} from before, {counts['failed']} failed "
+               f"→ {out_dir / 'predictions.jsonl'}", err=True)
+    for failure in counts["failures"][:5]:
+        click.echo(f"  failed {failure['id']}: {failure['error']}", err=True)
+    _score_and_report(specs, store, out_dir / "predictions.jsonl", out_dir, False, quiet)
+    if counts["failed"]:
+        fail(f"{counts['failed']} sample(s) failed (details in {out_dir / 'run.json'}); re-run to retry them")
+
+
+def _slug(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name.strip("/").split("/")[-1]) or "model"
+
+
+def _start_vllm(path: str, port: int) -> subprocess.Popen:
+    import importlib.util
+
+    command = shutil.which("vllm")
+    if command is None and importlib.util.find_spec("vllm") is None:
+        fail("vLLM is not installed: `pip install vllm` (Linux + NVIDIA GPU), or start any OpenAI-compatible server "
+             "yourself and pass --base-url", 2)
+    argv = [command, "serve", path] if command else [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", path]
+    argv += ["--host", "127.0.0.1", "--port", str(port), "--enable-auto-tool-choice", "--tool-call-parser", "hermes"]
+    click.echo(f"starting: {' '.join(argv)}", err=True)
+    return subprocess.Popen(argv)
+
+
+def _wait_ready(base_url: str, server: subprocess.Popen, seconds: float = 900) -> None:
+    import urllib.request
+
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if server.poll() is not None:
+            fail(f"vllm exited with code {server.returncode} before serving")
+        try:
+            with urllib.request.urlopen(base_url.rstrip("/") + "/models", timeout=5):
+                return
+        except OSError:
+            time.sleep(3)
+    fail(f"vllm did not answer on {base_url} within {seconds:.0f}s")
