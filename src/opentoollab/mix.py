@@ -36,25 +36,37 @@ class MixError(ValueError):
 
 @dataclass(frozen=True)
 class Filters:
-    """Which samples of an entry take part: by ``meta.subset``, ``meta.tags`` and ``meta.language``."""
+    """Which samples of an entry take part: by ``meta.subset``, tags and language.
+
+    Tags follow ``python tag``'s filter language: a sample passes when it has any of ``tags``
+    (an item ``a+b`` needs both) and none of ``exclude_tags``. A sample's tags are its record in
+    the tag files written by ``python tag run`` (categories, valid/invalid, lang:xx, problem:rule),
+    or, for untagged data, its ``meta.tags``. Language is ``meta.language``, else the tagger's.
+    """
 
     subsets: tuple[str, ...] = ()
-    tags: tuple[str, ...] = ()  # a sample must carry every one of these
+    tags: tuple[str, ...] = ()
     exclude_tags: tuple[str, ...] = ()
     languages: tuple[str, ...] = ()
 
     def __bool__(self) -> bool:
         return bool(self.subsets or self.tags or self.exclude_tags or self.languages)
 
-    def accepts(self, sample: Sample) -> bool:
+    @property
+    def needs_tags(self) -> bool:
+        return bool(self.tags or self.exclude_tags or self.languages)
+
+    def accepts(self, sample: Sample, tagged: TagInfo | None = None) -> bool:
         info = meta(sample)
         if self.subsets and info.get("subset") not in self.subsets:
             return False
-        if self.languages and info.get("language") not in self.languages:
+        if self.languages and (info.get("language") or (tagged and tagged.language)) not in self.languages:
             return False
         if self.tags or self.exclude_tags:
-            have = sample_tags(sample)
-            if not all(tag in have for tag in self.tags) or any(tag in have for tag in self.exclude_tags):
+            have = tagged.tags if tagged is not None else sample_tags(sample)
+            if self.tags and not any(_has_all(have, item) for item in self.tags):
+                return False
+            if any(_has_all(have, item) for item in self.exclude_tags):
                 return False
         return True
 
@@ -62,11 +74,36 @@ class Filters:
         return {k: list(v) for k, v in dataclasses.asdict(self).items() if v}
 
 
+def _has_all(have: set[str] | frozenset[str], item: str) -> bool:
+    return all(part in have for part in item.split("+"))
+
+
+@dataclass(frozen=True)
+class TagInfo:
+    """What the filters need from a tag record: its tag set and detected language."""
+
+    tags: frozenset[str]
+    language: str | None
+
+
+def load_tag_index(path: Path, store) -> dict[str, TagInfo]:
+    """{sample id: TagInfo} from the tag file ``python tag run`` wrote for ``path`` ({} when untagged).
+
+    ``meta.tags`` of the sample are merged in by the caller through ``sample_tags``.
+    """
+    from .tagging import load_tag_file, record_tags, tags_path_for
+
+    tag_path = tags_path_for(path, store)
+    if not tag_path.is_file():
+        return {}
+    return {sid: TagInfo(frozenset(record_tags(record)), record.get("language"))
+            for sid, record in load_tag_file(tag_path).items()}
+
+
 def sample_tags(sample: Sample) -> set[str]:
     """The tags of a sample from ``meta.tags``: a list of names, or a mapping category → value(s).
 
     A mapping yields its categories with a truthy value and ``category:value`` for each value.
-    This is the one hook tag filters read; tag results written by ``tag`` land in ``meta.tags``.
     """
     raw = meta(sample).get("tags")
     if isinstance(raw, list):
@@ -424,10 +461,13 @@ def build_mix(spec: str | Path | MixSpec, store, seed: int | None = None, *, pro
     bar = tqdm(desc="mix", unit=" samples", disable=None if progress else True, leave=False, mininterval=0.5)
     for entry, entry_files, evaluation, is_path in plans:
         report = EntryReport(entry.input, entry.amount, [str(f) for f in entry_files], evaluation)
+        needs_tags, tagged_any = entry.filters.needs_tags or spec.filters.needs_tags, False
         pool_files, pool_offsets = array("i"), array("q")
         for path in entry_files:
             file_index = len(files)
             files.append(path)
+            tag_index = load_tag_index(path, store) if needs_tags else {}
+            tagged_any = tagged_any or bool(tag_index)
             for number, offset, raw in _located_lines(path):
                 bar.update(1)
                 report.read += 1
@@ -437,10 +477,11 @@ def build_mix(spec: str | Path | MixSpec, store, seed: int | None = None, *, pro
                     report.rejected += 1
                     removed.append({"step": "reject", **where, "reason": reason})
                     continue
-                if not (entry.filters.accepts(sample) and spec.filters.accepts(sample)):
+                label = sample_id(sample) or f"{path}:{number}"
+                tagged = _tag_info(tag_index, label, sample) if needs_tags else None
+                if not (entry.filters.accepts(sample, tagged) and spec.filters.accepts(sample, tagged)):
                     report.filtered += 1
                     continue
-                label = sample_id(sample) or f"{path}:{number}"
                 where = {"id": label, **where}
                 hit = index.check(sample) if index is not None else None
                 if hit is not None:
@@ -461,9 +502,9 @@ def build_mix(spec: str | Path | MixSpec, store, seed: int | None = None, *, pro
                 pool_files.append(file_index)
                 pool_offsets.append(offset)
         report.available = len(pool_offsets)
-        if entry.filters.tags or entry.filters.exclude_tags or spec.filters.tags or spec.filters.exclude_tags:
-            if report.filtered == report.read - report.rejected and report.read:
-                warnings.append(f"{entry.input}: no sample passed the tag filter (are its samples tagged? run `tag` first)")
+        if needs_tags and not tagged_any and report.read and report.filtered == report.read - report.rejected:
+            warnings.append(f"{entry.input}: no sample passed the tag/language filter and it has no tag files: "
+                            f"run `python tag run --datasets {entry.input}` first")
         reports.append(report)
         pools.append((pool_files, pool_offsets))
     bar.close()
@@ -502,6 +543,14 @@ def build_mix(spec: str | Path | MixSpec, store, seed: int | None = None, *, pro
         "removed": removed,
     }
     return mix, manifest
+
+
+def _tag_info(index: dict[str, TagInfo], label: str, sample: Sample) -> TagInfo:
+    found = index.get(label)
+    own = sample_tags(sample)
+    if found is None:
+        return TagInfo(frozenset(own), None)
+    return TagInfo(found.tags | own, found.language) if own else found
 
 
 def _parse(raw: bytes, validate: bool) -> tuple[Sample | None, str | None]:

@@ -231,3 +231,42 @@ def validate(files, max_problems):
                     click.echo(f"{path}:{line.number} [{label or '?'}] {problem.rule} at {problem.path}: {problem.message}")
     click.echo(f"{total} samples, {total - bad} valid, {bad} invalid", err=True)
     sys.exit(1 if bad else 0)
+
+
+@datasets.command(context_settings=CONTEXT)
+@click.argument("name")
+@click.option("--to", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Folder to write: README.md (dataset card) + data/**/*.parquet.")
+@click.option("--shard-rows", default=100_000, show_default=True, type=click.IntRange(1), help="Rows per parquet shard.")
+@click.option("--overwrite", is_flag=True, help="Replace the folder if it exists and is not empty.")
+@click.option("--push-to-hub", "repo", default=None, metavar="REPO",
+              help="Then upload the folder to this Hugging Face dataset repo (created if needed).")
+@click.option("--private", is_flag=True, help="With --push-to-hub: create the repo private.")
+@click.option("--token", envvar="HF_TOKEN", default=None, help="Hugging Face token for --push-to-hub [env HF_TOKEN].")
+@data_dir_option
+def export(name, out_dir, shard_rows, overwrite, repo, private, token, store):
+    """Write NAME (processed corpus, NAME/subset, or a unified .jsonl such as a mix) as a Hugging Face dataset.
+
+    \b
+    The folder loads back with `datasets.load_dataset(DIR)`; each row's `sample` column is the sample
+    as JSON text (json.loads gives it back exactly). Configs: one per subset plus `default`.
+      python datasets export BFCL --to hf/bfcl
+      python datasets export mix/train.jsonl --to hf/mix --push-to-hub me/my-tool-mix
+    """
+    from ..export import ExportError, export_dataset, push_to_hub
+
+    started = time.perf_counter()
+    try:
+        summary = export_dataset(name, store, out_dir, shard_rows=shard_rows, overwrite=overwrite)
+    except ExportError as exc:
+        fail(str(exc))
+    print_table([{"config": p["config"], "split": p["split"], "rows": p["rows"], "shards": len(p["shards"])}
+                 for p in summary["parts"]], ["config", "split", "rows", "shards"])
+    click.echo(f"{summary['rows']} samples → {summary['out']} ({time.perf_counter() - started:.1f}s); "
+               f"licenses: {', '.join(summary['licenses'])}")
+    if repo:
+        try:
+            url = push_to_hub(out_dir, repo, private=private, token=token)
+        except Exception as exc:  # network, auth, or hub errors: report them without a traceback
+            fail(f"upload to {repo} failed: {type(exc).__name__}: {exc}")
+        click.echo(f"uploaded to https://huggingface.co/datasets/{repo} ({url})")

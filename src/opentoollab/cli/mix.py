@@ -16,7 +16,7 @@ def mix_options(function):
     options = [
         click.option("--seed", type=int, default=None, help="Seed for sampling and shuffling [default: recipe's, else 0]."),
         click.option("--subset", "subsets", multiple=True, help="Keep only samples of this subset (meta.subset; repeatable)."),
-        click.option("--tag", "tags", multiple=True, help="Keep only samples carrying this tag (meta.tags; repeatable: all required)."),
+        click.option("--tag", "tags", multiple=True, help="Keep samples carrying any of these tags (from `python tag run`, or meta.tags); a+b needs both (repeatable)."),
         click.option("--exclude-tag", "exclude_tags", multiple=True, help="Drop samples carrying this tag (repeatable)."),
         click.option("--language", "languages", multiple=True, help="Keep only samples in this language (meta.language; repeatable)."),
         click.option("--no-dedup", is_flag=True, help="Keep exact duplicates (normalized user turns + calls)."),
