@@ -53,3 +53,15 @@ def write_json(path: Path, value: Any) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(value, ensure_ascii=False, indent=2), encoding="utf-8")
     return path
+
+
+def cli_process(name: str, origin: Path, data_dir: Path) -> str:
+    """``python datasets process NAME --from ORIGIN`` as a user runs it; its stdout (the exit code must be 0)."""
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parent.parent
+    result = subprocess.run([sys.executable, "datasets", "process", name, "--from", str(origin), "--data-dir", str(data_dir),
+                             "-q"], cwd=repo, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return result.stdout

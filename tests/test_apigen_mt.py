@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import copy
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from adapter_support import by_role, run, write_json
+from adapter_support import by_role, cli_process, run, write_json
 
-REPO = Path(__file__).resolve().parent.parent
 TOOLS = [
     {"name": "find_user_id_by_email", "description": "Find user id by email.",
      "parameters": {"type": "object", "properties": {"email": {"type": "string", "description": "The email of the user."}},
@@ -115,7 +112,4 @@ def test_bad_records_are_rejected_with_reasons(record, tmp_path):
 def test_cli_process(record, tmp_path):
     folder = tmp_path / "APIGen-MT-5k"
     write_json(folder / "apigen-mt_5k.json", [record, record])
-    result = subprocess.run([sys.executable, "datasets", "process", "apigen-mt-5k", "--from", str(folder),
-                             "--data-dir", str(tmp_path / "data"), "-q"], cwd=REPO, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    assert "APIGen-MT: in 2 = out 2 + rejected 0" in result.stdout
+    assert "APIGen-MT: in 2 = out 2 + rejected 0" in cli_process("apigen-mt-5k", folder, tmp_path / "data")

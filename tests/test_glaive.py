@@ -8,17 +8,14 @@ from __future__ import annotations
 
 import copy
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from adapter_support import by_role, run, write_json
+from adapter_support import by_role, cli_process, run, write_json
 from opentoollab.sources import Context, Reject
 from opentoollab.sources.glaive import parse_call
 
-REPO = Path(__file__).resolve().parent.parent
 REAL_CALL = """<functioncall> {"name": "detect_language", "arguments": '{"text": "Je suis un étudiant"}'} <|endoftext|>"""
 
 
@@ -140,7 +137,4 @@ def test_row_level_quirks(rows, tmp_path):
 
 
 def test_cli_process_from_the_slice(slice_dir, tmp_path):
-    result = subprocess.run([sys.executable, "datasets", "process", "glaive-fc-v2", "--from", str(slice_dir),
-                             "--data-dir", str(tmp_path), "-q"], cwd=REPO, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    assert "Glaive: in 3 = out 3 + rejected 0" in result.stdout
+    assert "Glaive: in 3 = out 3 + rejected 0" in cli_process("glaive-fc-v2", slice_dir, tmp_path)

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import copy
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from adapter_support import by_role, run, write_json
+from adapter_support import by_role, cli_process, run, write_json
 
-REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
@@ -167,7 +164,4 @@ def test_bad_records_are_rejected_with_reasons(records, tmp_path):
 
 
 def test_cli_process_from_the_slice(slice_dir, tmp_path):
-    result = subprocess.run([sys.executable, "datasets", "process", "Hermes", "--from", str(slice_dir),
-                             "--data-dir", str(tmp_path), "-q"], cwd=REPO, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    assert "Hermes: in 4 = out 4 + rejected 0" in result.stdout
+    assert "Hermes: in 4 = out 4 + rejected 0" in cli_process("Hermes", slice_dir, tmp_path)

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
-from adapter_support import by_role, call_ids, run, write_json
+from adapter_support import by_role, call_ids, cli_process, run, write_json
 from opentoollab.fetch import fresh_dir, read_provenance, sha256_file
 from opentoollab.sources import get_source
 from opentoollab.sources.hub_json import CHUNK, iter_json_records
 from opentoollab.sources.xlam import parameter_schema
 from opentoollab.store import Store, process
 
-REPO = __import__("pathlib").Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +124,4 @@ def test_fetch_from_a_local_copy_records_checksums_and_is_verified(slice_dir, tm
 
 
 def test_cli_process_from_the_slice(slice_dir, tmp_path):
-    result = subprocess.run([sys.executable, "datasets", "process", "xlam-function-calling-60k", "--from", str(slice_dir),
-                             "--data-dir", str(tmp_path), "-q"], cwd=REPO, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    assert "xLAM: in 2 = out 2 + rejected 0" in result.stdout
+    assert "xLAM: in 2 = out 2 + rejected 0" in cli_process("xlam-function-calling-60k", slice_dir, tmp_path)

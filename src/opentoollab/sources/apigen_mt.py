@@ -26,8 +26,8 @@ from typing import Any
 from ..sample import Sample
 from .base import Context, RawRecord, Reject
 from .hub_json import HubJsonSource
-from .textcalls import (NotLiteral, Trajectory, check_declared, loads_lenient, parse_arguments, structured_result,
-                        tool_from_function, unique_tools)
+from .textcalls import (NotLiteral, Trajectory, check_declared, loads_lenient, opening, parse_arguments,
+                        structured_result, tool_from_function, unique_tools)
 
 DATA_FILE = "apigen-mt_5k.json"
 
@@ -75,12 +75,7 @@ class APIGenMT(HubJsonSource):
         tools = unique_tools([tool_from_function(t, f"tools[{i}]") for i, t in enumerate(_tools(row.get("tools", "[]")))],
                              ctx.count)
         declared = {tool["name"] for tool in tools}
-        meta = {"source": self.name, "subset": record.subset, "source_id": record.source_id, "license": self.license,
-                "language": "en"}
-        messages: list[dict[str, Any]] = [{"role": "meta", "content": meta}, {"role": "candidate_tools", "content": tools}]
-        system = row.get("system")
-        if isinstance(system, str) and system.strip():
-            messages.append({"role": "system", "content": system})
+        messages, _meta = opening(self, record, tools, row.get("system"))
         trajectory = Trajectory(messages)
         for index, turn in enumerate(row["conversations"]):
             where = f"conversations[{index}]"

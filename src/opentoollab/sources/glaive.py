@@ -27,8 +27,8 @@ from typing import Any
 from ..sample import Sample
 from .base import Context, RawRecord, Reject
 from .hub_json import HubJsonSource
-from .textcalls import (NotLiteral, Trajectory, check_declared, loads_lenient, parse_arguments, structured_result,
-                        tool_from_function, undeclared_arguments, unique_tools)
+from .textcalls import (NotLiteral, Trajectory, check_declared, loads_lenient, opening, parse_arguments,
+                        structured_result, tool_from_function, undeclared_arguments, unique_tools)
 
 DATA_FILE = "glaive-function-calling-v2.json"
 END = "<|endoftext|>"
@@ -125,11 +125,8 @@ class Glaive(HubJsonSource):
         prose, functions = system_tools(row.get("system", ""))
         tools = unique_tools([tool_from_function(f, f"function {i}") for i, f in enumerate(functions)], ctx.count)
         by_name = {tool["name"]: tool for tool in tools}
-        meta = {"source": self.name, "subset": record.subset, "source_id": record.source_id, "license": self.license}
+        messages, meta = opening(self, record, tools, prose, language=None)
         tags: list[str] = [] if tools else ["no-functions"]
-        messages: list[dict[str, Any]] = [{"role": "meta", "content": meta}, {"role": "candidate_tools", "content": tools}]
-        if prose:
-            messages.append({"role": "system", "content": prose})
         trajectory = Trajectory(messages)
         for index, (header, text) in enumerate(turns(row["chat"])):
             where = f"chat turn {index}"

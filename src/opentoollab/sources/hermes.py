@@ -32,8 +32,8 @@ from typing import Any
 from ..sample import Sample
 from .base import Context, RawRecord, Reject
 from .hub_json import HubJsonSource
-from .textcalls import (NotLiteral, Trajectory, check_declared, loads_lenient, parse_arguments, structured_result,
-                        tool_from_function, undeclared_arguments, unique_tools)
+from .textcalls import (NotLiteral, Trajectory, check_declared, loads_lenient, opening, parse_arguments,
+                        structured_result, tool_from_function, undeclared_arguments, unique_tools)
 
 CONFIG_FILES = {
     "func-calling-singleturn.json": "func_calling_singleturn",
@@ -129,11 +129,7 @@ class Hermes(HubJsonSource):
         tags = [f"{key}:{row[key]}" for key in ("category", "subcategory", "task") if isinstance(row.get(key), str) and row[key]]
         if record.subset.startswith("json_mode"):
             tags.append("json-mode")
-        meta = {"source": self.name, "subset": record.subset, "source_id": record.source_id, "license": self.license,
-                "language": "en"}
-        messages: list[dict[str, Any]] = [{"role": "meta", "content": meta}, {"role": "candidate_tools", "content": tools}]
-        if system:
-            messages.append({"role": "system", "content": system})
+        messages, meta = opening(self, record, tools, system)
         trajectory = Trajectory(messages)
         for index, turn in enumerate(turns, 1 if system is not None else 0):
             where, kind, value = f"conversations[{index}]", turn["from"], turn["value"]

@@ -203,3 +203,15 @@ def undeclared_arguments(tool: dict[str, Any] | None, arguments: dict[str, Any])
     """Argument names a call passes that its tool's schema does not declare (none when it declares no properties)."""
     properties = (tool or {}).get("parameters", {}).get("properties") or {}
     return [key for key in arguments if key not in properties] if properties else []
+
+
+def opening(source: Any, record: Any, tools: list[dict[str, Any]], system: str | None,
+            language: str | None = "en") -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The first messages of a sample (meta, candidate_tools, system when non-blank) and its meta object."""
+    meta = {"source": source.name, "subset": record.subset, "source_id": record.source_id, "license": source.license}
+    if language:
+        meta["language"] = language
+    messages: list[dict[str, Any]] = [{"role": "meta", "content": meta}, {"role": "candidate_tools", "content": tools}]
+    if isinstance(system, str) and system.strip():
+        messages.append({"role": "system", "content": system})
+    return messages, meta

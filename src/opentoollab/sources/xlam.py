@@ -17,13 +17,14 @@ Hub ``Salesforce/xlam-function-calling-60k`` (gated: accept the terms on the hub
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from typing import Any
 
 from ..sample import Sample
 from ..schema_types import json_type, split_type_args
 from .base import Context, RawRecord, Reject
 from .hub_json import HubJsonSource
-from .textcalls import check_declared, ground_truth, parse_arguments, tool_from_function, unique_tools
+from .textcalls import check_declared, ground_truth, opening, parse_arguments, tool_from_function, unique_tools
 
 DATA_FILE = "xlam_function_calling_60k.json"
 
@@ -32,28 +33,35 @@ def parameter_schema(spec: Any, name: str) -> tuple[dict[str, Any], bool]:
     """One xLAM parameter spec → (JSON Schema, required?)."""
     if not isinstance(spec, dict):
         raise Reject(f"parameter {name!r} is not an object: {str(spec)[:120]}")
-    schema: dict[str, Any] = {}
     original = spec.get("type")
-    optional = False
     if isinstance(original, str):
-        parts = split_type_args(original)
-        base = parts[0] if parts else ""
-        optional = any(part.lower().startswith("optional") for part in parts[1:]) or base.lower().startswith("optional[")
-        mapped = json_type(base) if base else None
-        if mapped is not None:
-            schema["type"] = mapped
-            if mapped == "array":
-                items = _item_type(base)
-                if items:
-                    schema["items"] = {"type": items}
-        if mapped != original:
-            schema["x-original-type"] = original
-    elif original is not None:
-        schema["x-original-type"] = original
+        typed, optional = _type_schema(original)
+        schema = {key: dict(value) if isinstance(value, dict) else value for key, value in typed.items()}
+    else:
+        schema, optional = ({"x-original-type": original} if original is not None else {}), False
     for key, value in spec.items():
         if key != "type":
             schema[key] = value
     return schema, not optional and "default" not in spec
+
+
+@lru_cache(maxsize=4096)
+def _type_schema(original: str) -> tuple[dict[str, Any], bool]:
+    """A Python-style type name → (the type part of a JSON Schema, marked optional?). Cached: the vocabulary is small."""
+    parts = split_type_args(original)
+    base = parts[0] if parts else ""
+    optional = any(part.lower().startswith("optional") for part in parts[1:]) or base.lower().startswith("optional[")
+    schema: dict[str, Any] = {}
+    mapped = json_type(base) if base else None
+    if mapped is not None:
+        schema["type"] = mapped
+        if mapped == "array":
+            items = _item_type(base)
+            if items:
+                schema["items"] = {"type": items}
+    if mapped != original:
+        schema["x-original-type"] = original
+    return schema, optional
 
 
 def _item_type(base: str) -> str | None:
@@ -129,13 +137,9 @@ class XLAM(HubJsonSource):
             calls.append({"name": answer["name"], "parameters": parse_arguments(answer.get("arguments", {}), where)})
         if len(calls) > 1:
             ctx.count("parallel_call_samples")
-        meta = {"source": self.name, "subset": record.subset, "source_id": record.source_id, "license": self.license,
-                "language": "en"}
+        messages, meta = opening(self, record, tools, None)
         if not calls:
             meta["tags"] = ["irrelevance"]
-        return [
-            {"role": "meta", "content": meta},
-            {"role": "candidate_tools", "content": tools},
-            {"role": "user", "content": row["query"]},
-            {"role": "tool_call_ground_truth", "content": ground_truth(calls)},
-        ]
+        messages.append({"role": "user", "content": row["query"]})
+        messages.append({"role": "tool_call_ground_truth", "content": ground_truth(calls)})
+        return messages
