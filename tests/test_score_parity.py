@@ -10,9 +10,9 @@ import pytest
 
 from opentoollab.scoring import Environments, item_of
 from opentoollab.scoring.multi_turn import truth_turns
-from opentoollab.scoring.parity import PARITY_MODEL, gold_calls, load_official, mutations, official_output
+from opentoollab.scoring.parity import PARITY_MODEL, bfcl_entries, gold_calls, load_official, mutations, official_output
 from opentoollab.scoring.score import score_item
-from opentoollab.sources.bfcl import MULTI_TURN, SINGLE_TURN, RawFiles, _json_lines
+from opentoollab.sources.bfcl import MULTI_TURN
 
 
 @pytest.fixture(scope="module")
@@ -23,16 +23,7 @@ def official(bfcl_wheel):
 @pytest.fixture(scope="module")
 def raw(bfcl_store):
     """BFCL's own entries and possible answers, by id, straight from the raw download."""
-    files = RawFiles(bfcl_store.raw_dir("BFCL"))
-    entries, answers = {}, {}
-    for category in SINGLE_TURN + MULTI_TURN:
-        for _n, value, _e in _json_lines(files.read(files.find(category)), category):
-            entries[value["id"]] = value
-        rel = files.find(category, answers=True)
-        if rel:
-            for _n, value, _e in _json_lines(files.read(rel), rel):
-                answers[value["id"]] = value["ground_truth"]
-    return entries, answers
+    return bfcl_entries(bfcl_store.raw_dir("BFCL"))
 
 
 def _official_valid(official, entry, answer, calls, item) -> bool:

@@ -166,3 +166,20 @@ def load_official(wheel: str | Path) -> types.SimpleNamespace:
 def official_output(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Our calls → BFCL's decoded model output ``[{name: {params}}]``."""
     return [{c["name"]: c["arguments"]} for c in calls]
+
+
+def bfcl_entries(raw_dir: str | Path) -> tuple[dict[str, dict], dict[str, Any]]:
+    """BFCL's own entries and possible answers by id, read from the raw download (what the official checker takes)."""
+    from ..sources.bfcl import MULTI_TURN, SINGLE_TURN, RawFiles, _json_lines
+
+    files = RawFiles(Path(raw_dir))
+    entries: dict[str, dict] = {}
+    answers: dict[str, Any] = {}
+    for category in SINGLE_TURN + MULTI_TURN:
+        for _n, value, _error in _json_lines(files.read(files.find(category)), category):
+            entries[value["id"]] = value
+        rel = files.find(category, answers=True)
+        if rel:
+            for _n, value, _error in _json_lines(files.read(rel), rel):
+                answers[value["id"]] = value["ground_truth"]
+    return entries, answers
