@@ -257,3 +257,27 @@ def test_cli_mix_writes_jsonl_manifest_and_report(corpora, bfcl_store, bfcl_samp
                                               "--data-dir", str(bfcl_store.root)])
     assert result.exit_code == 0 and "TRAINING ON EVALUATION DATA" in result.output
     assert json.loads((tmp_path / "out" / "train.manifest.json").read_text())["trained_on_evaluation"] == ["BFCL/simple_python"]
+
+
+def test_trainer_prepare_takes_a_mix_spec(corpora, bfcl_store, bfcl_samples, tmp_path, shared):
+    from opentoollab.cli.trainer import trainer
+
+    dirty = tmp_path / "dirty.jsonl"
+    planted = planted_corpus(dirty, seal_tools_samples(shared, "dev"), bfcl_samples)
+    out = tmp_path / "prepared"
+    spec = f"{dirty},{corpora['test_in_domain']}:25"
+    args = ["prepare", "--datasets", spec, "--model", "Qwen2.5", "--format", "messages", "--out", str(out),
+            "--data-dir", str(bfcl_store.root), "-q"]
+    result = CliRunner().invoke(trainer, args)
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    mixed = manifest["inputs"][0]["mix"]
+    assert sorted(mixed["removed_ids"]["decontaminate"]) == sorted(planted)
+    expected_in = sum(r["taken"] for r in mixed["sources"])
+    assert manifest["counts"]["in"] == expected_in == mixed["sources"][0]["available"] + 25
+    # the same spec through `trainer mix` gives the same samples
+    mix, _ = build_mix(spec, bfcl_store, seed=0)
+    assert len(mix) == expected_in
+    result = CliRunner().invoke(trainer, ["prepare", "--datasets", "BFCL/simple_python:5", "--out", str(out),
+                                          "--data-dir", str(bfcl_store.root), "-q"])
+    assert result.exit_code == 2 and "allow-eval" in result.output

@@ -310,6 +310,16 @@ def load_spec(spec: str | Path | MixSpec) -> MixSpec:
     return MixSpec(entries=tuple(parse_datasets(text)))
 
 
+def is_mix_spec(text: str) -> bool:
+    """True when a ``--datasets`` value asks for a mix (a recipe, or an entry with :COUNT/:SHARE)."""
+    if text.strip().endswith(RECIPE_SUFFIXES):
+        return True
+    try:
+        return any(e.count is not None or e.share is not None for e in parse_datasets(text))
+    except MixError:
+        return True  # build_mix reports what is wrong with it
+
+
 # --- building ---------------------------------------------------------------------------------------
 
 

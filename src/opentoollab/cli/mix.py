@@ -65,6 +65,22 @@ def report_mix(manifest: dict, quiet: bool = False) -> None:
         click.secho(f"WARNING: {warning}", fg="red", bold=True)
 
 
+def mix_or_fail(spec: str, store, seed: int | None, allow_eval: bool, quiet: bool):
+    """``build_mix`` for ``trainer prepare``: (mix, manifest without the removal list), reported; errors exit."""
+    from ..mix import MixError, build_mix
+
+    try:
+        built, manifest = build_mix(spec, store, seed, progress=not quiet, log=lambda m: click.echo(m, err=True),
+                                    allow_eval=True if allow_eval else None)
+    except MixError as exc:
+        fail(str(exc), 2)
+    report_mix(manifest, quiet)
+    summary = {k: v for k, v in manifest.items() if k != "removed"}
+    summary["removed_ids"] = {step: [r.get("id") or f"{r['file']}:{r['line']}" for r in manifest["removed"] if r["step"] == step]
+                              for step in ("reject", "decontaminate", "dedup")}
+    return built, summary
+
+
 @click.command("mix", context_settings=CONTEXT)
 @click.option("--datasets", "-d", "spec", required=True, metavar="SPEC|RECIPE.yaml",
               help="Comma-separated entries NAME[/subset] or FILE.jsonl, each optionally :COUNT (e.g. 2500) or "

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import click
 
+from ..mix import is_mix_spec
 from .common import data_dir_option, fail, print_table
+from .mix import mix, mix_or_fail
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
@@ -81,10 +83,12 @@ def _slug(text: str) -> str:
               help="Samples whose candidate tools change mid-dialogue: skip them, or render with the union of tools.")
 @click.option("--date", default="26 Jul 2024", show_default=True, help="Date for templates that print today's date.")
 @click.option("--no-validate", is_flag=True, help="Do not validate samples before rendering (faster on trusted input).")
+@click.option("--allow-eval", is_flag=True, help="With a mix spec (NAME:COUNT, NAME:SHARE or a recipe): allow evaluation "
+                                                 "subsets such as BFCL in it (see `trainer mix --help`).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or table.")
 @data_dir_option
 def prepare(store, datasets_, model, chat_template, tokenizer, fmt, out, val_size, seed, reasoning, tool_changes,
-            date, no_validate, quiet) -> None:
+            date, no_validate, allow_eval, quiet) -> None:
     """Render samples in a model's exact chat template and write trainer-ready files + a manifest.
 
     Every input sample is either written or skipped with a counted reason (skipped.jsonl), e.g. when
@@ -96,8 +100,9 @@ def prepare(store, datasets_, model, chat_template, tokenizer, fmt, out, val_siz
     if val_size < 0:
         fail("--val-size must be >= 0", 2)
     specs = [s for s in datasets_.split(",") if s.strip()]
+    mixed = mix_or_fail(datasets_, store, seed, allow_eval, quiet) if is_mix_spec(datasets_) else None
     try:
-        files = resolve_inputs(specs, store)
+        files = list(dict.fromkeys(mixed[0].files)) if mixed else resolve_inputs(specs, store)
     except FileNotFoundError as exc:
         fail(str(exc), 2)
     if not files:
@@ -114,10 +119,10 @@ def prepare(store, datasets_, model, chat_template, tokenizer, fmt, out, val_siz
     out_dir = Path(out) if out else Path("trainer") / "prepared" / name
     options = Options(format=fmt, val_size=val_size, seed=seed, reasoning=reasoning, tool_changes=tool_changes,
                       validate=not no_validate, extra={"date_string": date})
-    inputs = [file_info(path) for path in files]
+    inputs = ([{"mix": mixed[1]}] if mixed else []) + [file_info(path) for path in files]
     if warnings:
         info["warnings"] = warnings
-    manifest = run(read_files(files), renderer, out_dir, options, renderer_info=info, inputs=inputs, name=name,
+    manifest = run(mixed[0] if mixed else read_files(files), renderer, out_dir, options, renderer_info=info, inputs=inputs, name=name,
                    progress=not quiet)
     counts = manifest["counts"]
     if not quiet and counts["skipped_by_reason"]:
@@ -126,3 +131,6 @@ def prepare(store, datasets_, model, chat_template, tokenizer, fmt, out, val_siz
                f"val {counts['val']}) + skipped {counts['skipped']}; {manifest['seconds']:.1f}s → {out_dir}")
     if counts["out"] == 0:
         fail(f"nothing was written; reasons in {out_dir / 'skipped.jsonl'}")
+
+
+trainer.add_command(mix)
