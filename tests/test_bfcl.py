@@ -7,7 +7,7 @@ import zipfile
 
 import pytest
 
-from opentoollab.bfcl_runtime import bfcl_text
+from opentoollab.bfcl_runtime import bfcl_text, parse_call
 from opentoollab.sample import first_candidates
 from opentoollab.sources.bfcl import BFCL, MULTI_TURN, SINGLE_TURN
 from opentoollab.validate import validate_sample
@@ -166,6 +166,12 @@ def test_multi_turn_results_equal_bfcls_executor(bfcl_samples, raw, official_bfc
                                      source_id, long_context="long_context" in category, is_evaL_run=True)
                 theirs.append(results)
             assert len(ours) == len(theirs), source_id
+            stored = [m["content"] for m in sample if m["role"] == "tool_call"]
+            expected = [[parse_call(text) for text in turn] for turn in answers[source_id] if turn]
+            for calls, turn in zip(stored, expected):  # the recorded calls are BFCL's answers, unchanged by execution
+                assert [c["name"] for c in calls] == [name for name, _a, _k in turn], source_id
+                assert [c["parameters"] for c in calls] == [
+                    {**dict(zip(list(c["parameters"])[: len(a)], a)), **k} for c, (_n, a, k) in zip(calls, turn)], source_id
             for mine, reference in zip(ours, theirs):
                 assert [bfcl_text(v) for v in mine.values()] == reference, source_id
             compared += 1

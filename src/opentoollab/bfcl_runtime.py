@@ -222,9 +222,12 @@ class Session:
         if name not in self.owner:
             return f"Error during execution: name '{name}' is not defined"
         method = getattr(self.instances[self.owner[name]], name)
+        # Methods may mutate their arguments (TwitterAPI.mention extends its list), and callers keep
+        # the arguments as the recorded call: hand the method its own copies.
+        args, kwargs = copy.deepcopy(args or []), copy.deepcopy(kwargs or {})
         try:
             with sandboxed():
-                return method(*(args or []), **(kwargs or {}))
+                return method(*args, **kwargs)
         except Exception as exc:  # BFCL reports a failing call as text, and so do we
             return f"Error during execution: {exc}"
 
