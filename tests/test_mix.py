@@ -281,3 +281,22 @@ def test_trainer_prepare_takes_a_mix_spec(corpora, bfcl_store, bfcl_samples, tmp
     result = CliRunner().invoke(trainer, ["prepare", "--datasets", "BFCL/simple_python:5", "--out", str(out),
                                           "--data-dir", str(bfcl_store.root), "-q"])
     assert result.exit_code == 2 and "allow-eval" in result.output
+
+
+def test_tag_filters_read_python_tag_records(corpora, bfcl_store, tmp_path):
+    """Tags written by the tagger beside a file (<stem>.tags.jsonl) drive --tag / --exclude-tag."""
+    from opentoollab.jsonl import write_jsonl
+    from opentoollab.tagging import tag_file, tags_path_for
+
+    path = tmp_path / "dev.jsonl"
+    path.write_bytes(corpora["dev"].read_bytes())
+    records = [record for _n, _line, record in tag_file(path)]
+    write_jsonl(tags_path_for(path), records)
+    wanted = {r["id"] for r in records if "single" in r["categories"]}
+    assert 0 < len(wanted) < len(records)
+    single, manifest = build_mix(str(path), bfcl_store, filters=Filters(tags=("single",)), decontaminate=False)
+    assert set(_ids(single)) == wanted
+    rest, _ = build_mix(str(path), bfcl_store, filters=Filters(exclude_tags=("single",)), decontaminate=False)
+    assert set(_ids(rest)) == {r["id"] for r in records} - wanted
+    both, _ = build_mix(str(path), bfcl_store, filters=Filters(tags=("single+easy",)), decontaminate=False)
+    assert set(_ids(both)) == {i for i in wanted if i in {sample_id(s) for s in single if "easy" in meta(s)["tags"]}}
