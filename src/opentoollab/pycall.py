@@ -69,6 +69,8 @@ def parse_python_value(text: str, *, bare_names: bool = False) -> Any:
 
 
 def _literal(node: ast.AST, bare_names: bool = False) -> Any:
+    if isinstance(node, ast.Constant) and isinstance(node.value, (str, int, float, bool, type(None))):
+        return node.value  # the common case, without literal_eval's own walk
     if isinstance(node, ast.Name) and node.id in _JSON_NAMES:
         return _JSON_NAMES[node.id]
     if isinstance(node, ast.Name) and bare_names:
