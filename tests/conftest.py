@@ -63,30 +63,18 @@ def bfcl_samples(bfcl_store) -> dict[str, list]:
 
 @pytest.fixture(scope="session")
 def official_bfcl(bfcl_wheel):
-    """BFCL's own checker and executor modules, imported from the pinned wheel.
+    """BFCL's own checker and executor modules, imported from the pinned wheel (see scoring.parity.load_official).
 
-    ``bfcl_eval.constants.model_config`` imports every provider SDK (anthropic, cohere, …), which
-    bfcl-eval's checker needs only for one lookup: whether an FC model's dotted names were sent
-    with underscores. We register that one table for the model name "opentoollab" (dots kept, as in
-    BFCL's prompting mode) instead of installing the SDKs; every checker rule runs as shipped.
+    Use ``PARITY_MODEL`` (``official_bfcl.model``) as the model name for BFCL's ast_checker.
     """
     import importlib
-    import sys
     import types
-    from dataclasses import dataclass
 
-    if str(bfcl_wheel) not in sys.path:
-        sys.path.insert(0, str(bfcl_wheel))
-    if "bfcl_eval.constants.model_config" not in sys.modules:
+    from opentoollab.scoring.parity import PARITY_MODEL, load_official
 
-        @dataclass
-        class ModelConfig:
-            underscore_to_dot: bool = False
-
-        config = types.ModuleType("bfcl_eval.constants.model_config")
-        config.MODEL_CONFIG_MAPPING = {"opentoollab": ModelConfig(), "opentoollab-fc": ModelConfig(True)}
-        sys.modules["bfcl_eval.constants.model_config"] = config
+    load_official(bfcl_wheel)
     return types.SimpleNamespace(
+        model=PARITY_MODEL,
         ast_checker=importlib.import_module("bfcl_eval.eval_checker.ast_eval.ast_checker"),
         multi_turn_utils=importlib.import_module("bfcl_eval.eval_checker.multi_turn_eval.multi_turn_utils"),
         enums=importlib.import_module("bfcl_eval.constants.enums"),

@@ -134,7 +134,7 @@ def test_official_checker_accepts_our_first_candidates(bfcl_samples, raw, offici
             truth = next(m["content"] for m in sample if m["role"] == "tool_call_ground_truth")
             calls = [{c["name"]: first_candidates(c["parameters"], tools[c["name"]]["parameters"])} for c in truth]
             result = checker.ast_checker(by_id[source_id]["function"], calls, answers[source_id],
-                                         language.get(category, Language.PYTHON), category, "opentoollab")
+                                         language.get(category, Language.PYTHON), category, official_bfcl.model)
             if result["valid"]:
                 verdicts["accepted"] += 1
             elif _answer_disagrees_with_doc(by_id[source_id]["function"], answers[source_id]):
