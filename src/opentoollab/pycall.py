@@ -18,7 +18,7 @@ from __future__ import annotations
 import ast
 import json
 import re
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 PREFIX = "API-Request:"
 _PLACEHOLDER = "__otl_fn{}__"
@@ -91,10 +91,8 @@ def _literal(node: ast.AST, bare_names: bool = False) -> Any:
         raise CallSyntaxError(f"argument is not a literal: {ast.unparse(node)[:200]!r} ({exc})") from None
 
 
-def bracket_end(text: str, start: int = 0) -> int:
-    """Index just past the bracket group opening at ``text[start]`` (quotes respected); -1 if unclosed."""
-    pairs = {"(": ")", "[": "]", "{": "}"}
-    stack: list[str] = []
+def _unquoted(text: str, start: int = 0) -> Iterator[int]:
+    """Indices of the characters of ``text`` from ``start`` that are outside quoted strings."""
     quote = None
     i = start
     while i < len(text):
@@ -107,38 +105,37 @@ def bracket_end(text: str, start: int = 0) -> int:
                 quote = None
         elif ch in "'\"":
             quote = ch
-        elif ch in pairs:
+        else:
+            yield i
+        i += 1
+
+
+def bracket_end(text: str, start: int = 0) -> int:
+    """Index just past the bracket group opening at ``text[start]`` (quotes respected); -1 if unclosed."""
+    pairs = {"(": ")", "[": "]", "{": "}"}
+    stack: list[str] = []
+    for i in _unquoted(text, start):
+        ch = text[i]
+        if ch in pairs:
             stack.append(pairs[ch])
         elif ch in ")]}":
             if not stack or stack.pop() != ch:
                 return -1
             if not stack:
                 return i + 1
-        i += 1
     return -1
 
 
 def _call_starts(text: str) -> Iterable[int]:
     """Positions inside the outer ``[...]`` where a call's name begins (after '[' or a top-level ',')."""
     depth = 0
-    quote = None
-    i = 0
     expect = False
-    while i < len(text):
+    for i in _unquoted(text):
         ch = text[i]
-        if quote:
-            if ch == "\\":
-                i += 2
-                continue
-            if ch == quote:
-                quote = None
-        elif expect and not ch.isspace():
+        if expect and not ch.isspace():
             expect = False
             yield i
-            continue
-        elif ch in "'\"":
-            quote = ch
-        elif ch in "([{":
+        if ch in "([{":
             depth += 1
             if depth == 1 and ch == "[":
                 expect = True
@@ -146,7 +143,6 @@ def _call_starts(text: str) -> Iterable[int]:
             depth -= 1
         elif ch == "," and depth == 1:
             expect = True
-        i += 1
 
 
 def _protect_names(text: str, known_names: Iterable[str]) -> tuple[str, dict[str, str]]:
