@@ -10,8 +10,11 @@ thoughts dropped or moved into ``reasoning_content``. Renderers then turn a :cla
 from __future__ import annotations
 
 import json
+import marshal
+from json.encoder import JSONEncoder, c_make_encoder
+from json.encoder import encode_basestring as _encode_str
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar, Generic, TypeVar
 
 from ..sample import (LinkError, Sample, assign_call_ids, canonical_json, first_candidates, iter_links, resolve_links,
                       sample_id, tool_call_uid)
@@ -31,7 +34,11 @@ class Skip(Exception):
 
 @dataclass
 class Chat:
-    """What a chat template renders: ``messages`` and ``tools`` (None when the sample has no tools)."""
+    """What a chat template renders: ``messages`` and ``tools`` (None when the sample has no tools).
+
+    ``tools`` comes from :func:`chat_tools`, which hands out one shared list (and tool dicts) per
+    distinct tool list: treat it as a read-only value (renderers cache their text per object).
+    """
 
     id: str
     messages: list[dict[str, Any]]
@@ -45,8 +52,77 @@ class Rendered:
     spans: list[list[int]]  # [start, end) character offsets of what the model learns
 
 
+T = TypeVar("T")
+CACHE_SIZE = 1 << 14  # entries per cache; a full cache is emptied (tools repeat in runs, not randomly)
+
+
+class PerObject(Generic[T]):
+    """``function(obj)`` memoized by object identity; the object is held so its id cannot be reused.
+
+    Renderers use it for the text of each (shared, read-only) chat tool: the schema dumps dominate
+    rendering time, and corpora repeat the same tools across many samples.
+    """
+
+    __slots__ = ("function", "cache")
+    instances: ClassVar[list[PerObject]] = []
+
+    def __init__(self, function: Callable[[Any], T]) -> None:
+        self.function = function
+        self.cache: dict[int, tuple[Any, T]] = {}
+        PerObject.instances.append(self)
+
+    @classmethod
+    def clear_all(cls) -> None:
+        """Empty every cache (benchmarks measure cold runs)."""
+        for instance in cls.instances:
+            instance.cache.clear()
+
+    def __call__(self, obj: Any) -> T:
+        entry = self.cache.get(id(obj))
+        if entry is not None and entry[0] is obj:
+            return entry[1]
+        value = self.function(obj)
+        if len(self.cache) >= CACHE_SIZE:
+            self.cache.clear()
+        self.cache[id(obj)] = (obj, value)
+        return value
+
+
+_SHARED: dict[bytes, Any] = {}
+
+
+def _shared(value: Any, convert: Callable[[Any], T]) -> T:
+    """``convert(value)``, one shared result per distinct value (keyed by its ``marshal`` bytes).
+
+    ``marshal`` format 2 (no back-references) is an exact, C-speed encoding of JSON values (order,
+    types and all), several times cheaper than the JSON dumps it lets renderers skip.
+    """
+    try:
+        key = marshal.dumps(value, 2)
+    except ValueError:  # not plain JSON values: convert without sharing
+        return convert(value)
+    found = _SHARED.get(key)
+    if found is None:
+        if len(_SHARED) >= CACHE_SIZE:
+            _SHARED.clear()
+        found = _SHARED[key] = convert(value)
+    return found
+
+
 def chat_tool(tool: dict[str, Any]) -> dict[str, Any]:
-    """A unified tool → ``{"type": "function", "function": {name, description, parameters}}`` (no ``x-`` keys)."""
+    """A unified tool → ``{"type": "function", "function": {name, description, parameters}}`` (no ``x-`` keys).
+
+    Equal tools (same keys in the same order, same values and types) give the same shared object.
+    """
+    return _shared(tool, _chat_tool)
+
+
+def chat_tools(tools: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+    """Unified tools → the shared ``tools`` list of chat tools for them (None when there are none)."""
+    return _shared(tools, lambda values: [chat_tool(t) for t in values]) or None
+
+
+def _chat_tool(tool: dict[str, Any]) -> dict[str, Any]:
     function = {"name": tool.get("name")}
     if "description" in tool:
         function["description"] = tool["description"]
@@ -54,9 +130,81 @@ def chat_tool(tool: dict[str, Any]) -> dict[str, Any]:
     return {"type": "function", "function": function}
 
 
+def _c_encoder() -> Callable[[Any], str]:
+    if c_make_encoder is None:  # an interpreter without the _json accelerator
+        return JSONEncoder(ensure_ascii=False).encode
+    # what json.dumps(x, ensure_ascii=False) builds on every call, built once
+    encode = c_make_encoder({}, JSONEncoder(ensure_ascii=False).default, _encode_str, None, ": ", ", ",
+                            False, False, True)
+    return lambda value: _encode_str(value) if isinstance(value, str) else "".join(encode(value, 0))
+
+
+tojson: Callable[[Any], str] = _c_encoder()
+tojson.__doc__ = "``json.dumps(value, ensure_ascii=False)`` (templates' ``tojson``), without its per-call set-up."
+
+
+def tojson_indent(value: Any, indent: int = 4) -> str:
+    """``json.dumps(value, ensure_ascii=False, indent=indent)`` several times faster on JSON values.
+
+    Python's encoder has no C path with ``indent`` (its pure one yields every token); this recursion
+    builds each container with one join and leaves strings to the C ``encode_basestring``. Anything
+    but plain JSON values goes to ``json.dumps`` itself, so the output is always the same.
+    """
+    try:
+        return _indented(value, "\n", " " * indent)
+    except (_Unusual, RecursionError):
+        return json.dumps(value, ensure_ascii=False, indent=indent)
+
+
+class _Unusual(Exception):
+    pass
+
+
+def _scalar(value: Any) -> str:
+    kind = type(value)
+    if kind is str:
+        return _encode_str(value)
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if kind is int:
+        return int.__repr__(value)
+    if kind is float:
+        if value != value:
+            return "NaN"
+        if value in (float("inf"), float("-inf")):
+            return "Infinity" if value > 0 else "-Infinity"
+        return float.__repr__(value)
+    raise _Unusual
+
+
+def _indented(value: Any, newline: str, step: str) -> str:
+    kind = type(value)
+    if kind is dict:
+        if not value:
+            return "{}"
+        inner = newline + step
+        for key in value:
+            if type(key) is not str:
+                raise _Unusual  # json.dumps turns int/float/bool keys into text: let it
+        return "{" + inner + ("," + inner).join([
+            _encode_str(key) + ": " + (_encode_str(item) if type(item) is str else _indented(item, inner, step))
+            for key, item in value.items()]) + newline + "}"
+    if kind is list:
+        if not value:
+            return "[]"
+        inner = newline + step
+        return "[" + inner + ("," + inner).join([
+            _encode_str(item) if type(item) is str else _indented(item, inner, step) for item in value]) + newline + "]"
+    return _scalar(value)
+
+
 def result_text(result: Any) -> str:
     """A tool message's content: the result itself when it is a string, else its JSON text."""
-    return result if isinstance(result, str) else json.dumps(result, ensure_ascii=False)
+    return result if isinstance(result, str) else tojson(result)
 
 
 def _tool_lists(sample: Sample, policy: str) -> tuple[list[dict] | None, list[str]]:
@@ -80,7 +228,7 @@ def _tool_lists(sample: Sample, policy: str) -> tuple[list[dict] | None, list[st
         distinct = [list(merged.values())]
         notes.append("tools_union")
     final = distinct[-1]
-    return ([chat_tool(t) for t in final] or None), notes
+    return chat_tools(final), notes
 
 
 def _waves(calls: list[dict], ids: list[str], answered: set[str]) -> list[list[int]]:
@@ -201,24 +349,26 @@ class Renderer:
 class Builder:
     """Accumulates rendered text; ``learn`` marks a piece as part of the loss spans."""
 
-    __slots__ = ("parts", "spans", "length")
+    __slots__ = ("parts", "spans", "length", "counted", "add")
 
     def __init__(self) -> None:
         self.parts: list[str] = []
         self.spans: list[list[int]] = []
-        self.length = 0
-
-    def add(self, text: str) -> None:
-        self.parts.append(text)
-        self.length += len(text)
+        self.length = 0  # of parts[:counted]; lengths are summed only when a span needs them
+        self.counted = 0
+        self.add: Callable[[str], None] = self.parts.append  # context text: the hot path, a bare append
 
     def learn(self, text: str) -> None:
+        parts = self.parts
+        if self.counted < len(parts):
+            self.length += sum(map(len, parts[self.counted:]))
+            self.counted = len(parts)
         if text:
             if self.spans and self.spans[-1][1] == self.length:
                 self.spans[-1][1] += len(text)
             else:
                 self.spans.append([self.length, self.length + len(text)])
-        self.add(text)
+        parts.append(text)
 
     def done(self) -> Rendered:
         return Rendered("".join(self.parts), self.spans)

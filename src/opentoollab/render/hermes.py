@@ -9,10 +9,9 @@ those samples are skipped rather than guessed.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from .base import Builder, Chat, Rendered, Renderer, Skip
+from .base import Builder, Chat, PerObject, Rendered, Renderer, Skip, tojson
 
 BOS = "<|begin_of_text|>"
 BASIC = {"string": "str", "number": "float", "integer": "int", "boolean": "bool"}
@@ -65,15 +64,19 @@ def tool_line(tool: dict) -> str:
     args = "".join(("    Args:\n" if k == 0 else "") + "        " + key + "(" + python_type(value) + "): "
                    + (str(value.get("description", "")).strip() if isinstance(value, dict) else "")
                    for k, (key, value) in enumerate(properties.items()))
-    shown = "{}" if not properties else json.dumps(parameters, ensure_ascii=False)
+    shown = "{}" if not properties else tojson(parameters)
     return ('{"type": "function", "function": {"name": "' + name + '", "description": "' + name + "(" + signature + ")"
             + " - " + description + "\n\n" + args + '", "parameters": ' + shown + "}")
+
+
+tool_text = PerObject(tool_line)
+tools_text = PerObject(lambda tools: "\n".join([tool_text(tool) for tool in tools]))
 
 
 def call_text(call: dict) -> str:
     function = call.get("function", call)
     arguments = function["arguments"]
-    shown = arguments if isinstance(arguments, str) else json.dumps(arguments, ensure_ascii=False)
+    shown = arguments if isinstance(arguments, str) else tojson(arguments)
     return '\n<tool_call>\n{"name": "' + function["name"] + '", "arguments": ' + shown + "}\n</tool_call>"
 
 
@@ -94,7 +97,7 @@ class Hermes2Pro(Renderer):
                 raise Skip("no_tools_template", f"{self.name}'s default (no-tools) template is not known")
             return self._render_default(chat)
         b, messages = Builder(), chat.messages
-        b.add(BOS + SYSTEM_HEAD + "\n".join(tool_line(tool) for tool in chat.tools) + SYSTEM_TAIL)
+        b.add(BOS + SYSTEM_HEAD + tools_text(chat.tools) + SYSTEM_TAIL)
         last = len(messages) - 1
         for i, message in enumerate(messages):
             role = message["role"]

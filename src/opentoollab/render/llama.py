@@ -7,9 +7,7 @@ frozen per DESIGN §4). The official templates raise on parallel calls; so do th
 
 from __future__ import annotations
 
-import json
-
-from .base import Builder, Chat, Rendered, Renderer, Skip
+from .base import Builder, Chat, PerObject, Rendered, Renderer, Skip, tojson, tojson_indent
 
 BOS = "<|begin_of_text|>"
 HEADER = "<|start_header_id|>assistant<|end_header_id|>\n\n"  # generation prompt: context
@@ -17,6 +15,10 @@ TOOLS_PROMPT = ("Given the following functions, please respond with a JSON for a
                 "with its proper arguments that best answers the given prompt.\n\n"
                 'Respond in the format {"name": function name, "parameters": dictionary of argument name and its value}.'
                 "Do not use variables.\n\n")
+
+# the template's `tool | tojson(indent=4)`, once per (shared) tool object
+tool_json = PerObject(lambda tool: tojson_indent(tool, 4) + "\n\n")
+tools_text = PerObject(lambda tools: "".join([tool_json(tool) for tool in tools]))
 
 
 class Llama31(Renderer):
@@ -41,7 +43,7 @@ class Llama31(Renderer):
                 raise Skip("template_error", "Cannot put tools in the first user message when there's no first user message!")
             first, messages = messages[0]["content"].strip(), messages[1:]
             b.add("<|start_header_id|>user<|end_header_id|>\n\n" + TOOLS_PROMPT
-                  + "".join(json.dumps(tool, ensure_ascii=False, indent=4) + "\n\n" for tool in tools) + first + "<|eot_id|>")
+                  + tools_text(tools) + first + "<|eot_id|>")
         for message in messages:
             role = message["role"]
             if "tool_calls" in message:
@@ -50,10 +52,10 @@ class Llama31(Renderer):
                 call = message["tool_calls"][0]["function"]
                 b.add(HEADER)
                 b.learn('{"name": "' + call["name"] + '", "parameters": '
-                        + json.dumps(call["arguments"], ensure_ascii=False) + "}<|eot_id|>")
+                        + tojson(call["arguments"]) + "}<|eot_id|>")
             elif role in ("tool", "ipython"):
                 content = message["content"]
-                shown = json.dumps(content, ensure_ascii=False) if isinstance(content, (str, list, dict)) else str(content)
+                shown = tojson(content) if isinstance(content, (str, list, dict)) else str(content)
                 b.add("<|start_header_id|>ipython<|end_header_id|>\n\n" + shown + "<|eot_id|>")
             elif role == "assistant":
                 b.add(HEADER)

@@ -8,18 +8,21 @@ calls is dropped, and user/assistant turns must alternate (Skip otherwise, as th
 
 from __future__ import annotations
 
-import json
 
-from .base import Builder, Chat, Rendered, Renderer, Skip
+from .base import Builder, Chat, PerObject, Rendered, Renderer, Skip, tojson
 
 ALTERNATION = "After the optional system message, conversation roles must alternate user/assistant/user/assistant/..."
 BAD_ID = "Tool call IDs should be alphanumeric strings with length 9!"
 
 
 def _tool_json(tool: dict) -> str:
-    fields = [('"' + key + '": "' + val + '"') if isinstance(val, str) else ('"' + key + '": ' + json.dumps(val, ensure_ascii=False))
+    fields = [('"' + key + '": "' + val + '"') if isinstance(val, str) else ('"' + key + '": ' + tojson(val))
               for key, val in tool["function"].items() if key != "return"]
     return '{"type": "function", "function": {' + ", ".join(fields) + "}}"
+
+
+tool_json = PerObject(_tool_json)
+tools_json = PerObject(lambda tools: ", ".join([tool_json(tool) for tool in tools]))
 
 
 class MistralV03(Renderer):
@@ -48,12 +51,13 @@ class MistralV03(Renderer):
                 turn += 1
         b = Builder()
         b.add(self.special_tokens["bos_token"])
+        available = None if tools is None else ("[AVAILABLE_TOOLS]" + sp + "[" + tools_json(tools)
+                                                 + ("]" if tools else "") + "[/AVAILABLE_TOOLS]")
         for i, message in enumerate(messages):
             role = message["role"]
             if role == "user":
-                if tools is not None and message == users[-1]:
-                    listed = ", ".join(_tool_json(tool) for tool in tools)
-                    b.add("[AVAILABLE_TOOLS]" + sp + "[" + listed + ("]" if tools else "") + "[/AVAILABLE_TOOLS]")
+                if available is not None and message == users[-1]:  # the template compares by value
+                    b.add(available)
                 if i == len(messages) - 1 and system is not None:
                     b.add("[INST]" + sp + system + "\n\n" + message["content"] + "[/INST]")
                 else:
@@ -63,7 +67,7 @@ class MistralV03(Renderer):
                 for call in message["tool_calls"]:
                     if len(call.get("id", "")) != 9:
                         raise Skip("template_error", BAD_ID)
-                    parts.append(json.dumps(call["function"], ensure_ascii=False)[:-1] + ', "id": "' + call["id"] + '"}')
+                    parts.append(tojson(call["function"])[:-1] + ', "id": "' + call["id"] + '"}')
                 b.learn("[TOOL_CALLS]" + sp + "[" + ", ".join(parts) + ("]" + eos if parts else ""))
             elif role == "assistant":
                 b.learn(self.assistant_text(message["content"]) + eos)

@@ -6,10 +6,8 @@ Qwen3.jinja); tests prove them byte-identical on every BFCL sample.
 
 from __future__ import annotations
 
-import json
-from typing import Any
 
-from .base import Builder, Chat, Rendered, Renderer
+from .base import Builder, Chat, PerObject, Rendered, Renderer, tojson
 
 DEFAULT_SYSTEM = "You are Qwen, created by Alibaba Cloud. You are a helpful assistant."
 TOOLS_HEAD = ("# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
@@ -20,12 +18,12 @@ TOOLS_TAIL = ("\n</tools>\n\nFor each function call, return a json object with f
 HEADER = "<|im_start|>assistant\n"  # the generation prompt: context, not learned
 
 
-def tojson(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
+tool_json = PerObject(tojson)
 
 
+@PerObject
 def tools_block(tools: list[dict]) -> str:
-    return TOOLS_HEAD + "".join("\n" + tojson(tool) for tool in tools) + TOOLS_TAIL
+    return TOOLS_HEAD + "".join(["\n" + tool_json(tool) for tool in tools]) + TOOLS_TAIL
 
 
 def assistant_turn(b: Builder, body: str) -> None:
@@ -61,25 +59,27 @@ class Qwen25(Renderer):
 
     def render(self, chat: Chat) -> Rendered:
         messages, b = chat.messages, Builder()
+        add = b.add
         system = messages[0]["content"] if messages and messages[0]["role"] == "system" else None
         if chat.tools:
-            b.add("<|im_start|>system\n" + (DEFAULT_SYSTEM if system is None else system) + "\n\n" + tools_block(chat.tools))
+            add("<|im_start|>system\n" + (DEFAULT_SYSTEM if system is None else system) + "\n\n" + tools_block(chat.tools))
         else:
-            b.add("<|im_start|>system\n" + (DEFAULT_SYSTEM if system is None else system) + "<|im_end|>\n")
+            add("<|im_start|>system\n" + (DEFAULT_SYSTEM if system is None else system) + "<|im_end|>\n")
         for i, message in enumerate(messages):
             role = message["role"]
             if role == "user" or (role == "system" and i > 0):
-                b.add("<|im_start|>" + role + "\n" + message["content"] + "<|im_end|>\n")
-            elif role == "assistant" and not message.get("tool_calls"):
-                assistant_turn(b, message["content"])
-            elif role == "assistant":
-                # '<|im_start|>assistant' ('\n' + content)? ('\n<tool_call>…')+: the first '\n' is the header's
-                content = message["content"]
-                body = ("\n" + content if content else "") + "".join(
-                    "\n" + call_block(call, raw_strings=False) for call in message["tool_calls"])
-                assistant_turn(b, body[1:])
+                add("<|im_start|>" + role + "\n" + message["content"] + "<|im_end|>\n")
             elif role == "tool":
                 tool_results(b, messages, i)
+            elif role == "assistant":
+                calls = message.get("tool_calls")
+                if calls:
+                    # '<|im_start|>assistant' ('\n' + content)? ('\n<tool_call>…')+: the first '\n' is the header's
+                    content = message["content"]
+                    body = ("\n" + content if content else "") + "".join(["\n" + call_block(call, False) for call in calls])
+                    assistant_turn(b, body[1:])
+                else:
+                    assistant_turn(b, message["content"])
         return b.done()
 
 
