@@ -126,3 +126,51 @@ def test_spans_cover_exactly_the_assistant_parts():
     assert learned[2] == "Erledigt: Zürich sonnig, München bewölkt; Flug LX1234 gebucht.<|im_end|>"
     for text in learned:
         assert "<tool_response>" not in text and "<|im_start|>" not in text
+
+
+def official_prompt(shared: Path, renderer, chat) -> str:
+    name = renderer.template_for(chat) if hasattr(renderer, "template_for") else renderer.template_file
+    if name is None:
+        raise TemplateRaised("no template variant for this input")
+    source = (shared / "chat_templates" / name).read_text("utf-8")
+    return JinjaTemplate(source, renderer.special_tokens).render(chat.messages, chat.tools, add_generation_prompt=True)
+
+
+def _prompt_points(chat):
+    """Every point where the model speaks next: the messages before each assistant message, and the whole chat
+    when it ends with a user turn or tool results."""
+    Chat = type(chat)
+    for i, message in enumerate(chat.messages):
+        if message["role"] == "assistant":
+            yield Chat(chat.id, chat.messages[:i], chat.tools)
+    if chat.messages and chat.messages[-1]["role"] in ("user", "tool"):
+        yield chat
+
+
+@pytest.mark.parametrize("model", list(BUILTINS))
+def test_generation_prompt_equals_official_with_add_generation_prompt(model, bfcl_samples, shared):
+    """renderer.prompt(chat) == the official template with add_generation_prompt=True (what benchmark --mode prompt sends)."""
+    renderer = get_renderer(model)
+    chats = [to_chat(s, tool_changes="union") for samples in bfcl_samples.values() for s in samples[::25]]
+    chats += [to_chat(CASES[c], tool_changes="union") for c in CASES]
+    # the benchmark's single-turn prompts: the sample up to its ground truth
+    for samples in bfcl_samples.values():
+        for sample in samples[::25]:
+            end = next((i for i, m in enumerate(sample) if m["role"] == "tool_call_ground_truth"), None)
+            if end is not None:
+                chats.append(to_chat(sample[:end], tool_changes="union"))
+    same = refused = 0
+    for chat in chats:
+        for point in _prompt_points(chat):
+            try:
+                text = renderer.prompt(point)
+            except Skip as skip:
+                if skip.reason != "template_drops_tool_calls":
+                    with pytest.raises(TemplateRaised):
+                        official_prompt(shared, renderer, point)
+                refused += 1
+                continue
+            assert text == official_prompt(shared, renderer, point), (model, point.id, len(point.messages))
+            assert text.endswith(renderer.generation_prompt)
+            same += 1
+    assert same > 150, (same, refused)

@@ -341,9 +341,17 @@ class Renderer:
     template_file: ClassVar[str] = ""  # the official template this must equal (tests, bench)
     special_tokens: ClassVar[dict[str, str]] = {}
     has_reasoning: ClassVar[bool] = False  # template shows ``reasoning_content``
+    generation_prompt: ClassVar[str] = ""  # what add_generation_prompt=True appends (the reply's header)
+    stop: ClassVar[tuple[str, ...]] = ()  # text that ends the model's turn (for completion requests)
+    call_syntax: ClassVar[str] = "text"  # how the model writes calls: scoring.parse.completion_calls
 
     def render(self, chat: Chat) -> Rendered:
         raise NotImplementedError
+
+    def prompt(self, chat: Chat) -> str:
+        """The text the model continues from: the chat + the generation prompt, exactly as the official
+        template renders it with ``add_generation_prompt=True`` (Skip when it cannot be rendered)."""
+        return self.render(chat).text + self.generation_prompt
 
 
 class Builder:

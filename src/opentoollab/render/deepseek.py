@@ -22,6 +22,8 @@ class R1DistillQwen(Renderer):
     special_tokens = {"bos_token": BOS, "eos_token": EOS}
     has_reasoning = True  # the model thinks, but the template drops past reasoning (`</think>` split)
     strips_think = True
+    generation_prompt = "<｜Assistant｜><think>\n"
+    stop = (EOS,)
 
     def system_prompt(self, systems: list[str]) -> str:
         return systems[-1] if systems else ""
@@ -58,6 +60,7 @@ class DeepSeekV3(R1DistillQwen):
     template_file = "DeepSeek-V3.jinja"
     has_reasoning = False
     strips_think = False
+    generation_prompt = "<｜Assistant｜>"
 
     def system_prompt(self, systems: list[str]) -> str:
         return "\n\n".join(systems)

@@ -16,6 +16,8 @@ class GLM4(Renderer):
     hub_ids = ("THUDM/glm-4-9b-chat", "THUDM/glm-4-9b-chat-1m", "zai-org/glm-4-9b-chat")
     aliases = ("glm4", "glm-4-9b-chat", "chatglm4")
     template_file = "GLM-4-9B-Chat.jinja"
+    generation_prompt = "<|assistant|>"
+    stop = ("<|user|>", "<|observation|>", "<|endoftext|>")
 
     def render(self, chat: Chat) -> Rendered:
         if any(m.get("tool_calls") for m in chat.messages):

@@ -87,6 +87,9 @@ class Hermes2Pro(Renderer):
     template_file = "Hermes-2-Pro-Llama-3-8B-tool_use.jinja"
     default_template_file = ""  # the no-tools variant is not on file: skip, never guess
     special_tokens = {"bos_token": BOS, "eos_token": "<|im_end|>"}
+    generation_prompt = "<|im_start|>assistant\n"
+    stop = ("<|im_end|>",)
+    call_syntax = "tool_call_tags"
 
     def template_for(self, chat: Chat) -> str | None:
         return self.template_file if chat.tools is not None else (self.default_template_file or None)

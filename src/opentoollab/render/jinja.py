@@ -138,6 +138,12 @@ class JinjaRenderer(Renderer):
     def render(self, chat: Chat) -> Rendered:
         return prefix_spans(self.template, chat)
 
+    def prompt(self, chat: Chat) -> str:
+        try:
+            return self.template.render(chat.messages, chat.tools, add_generation_prompt=True)
+        except TemplateRaised as exc:
+            raise Skip("template_error", str(exc)) from None
+
 
 SENTINEL_CALL = "otl_sentinel_fn"
 SENTINEL_ARG = "otl-sentinel-argument-7f3a"

@@ -30,6 +30,9 @@ class Llama31(Renderer):
     template_file = "Llama-3.1-Instruct.jinja"
     special_tokens = {"bos_token": BOS, "eos_token": "<|eot_id|>"}
     date_string = "26 Jul 2024"
+    generation_prompt = HEADER
+    stop = ("<|eot_id|>", "<|eom_id|>")
+    call_syntax = "json"
 
     def render(self, chat: Chat) -> Rendered:
         b, messages, tools = Builder(), chat.messages, chat.tools

@@ -32,6 +32,8 @@ class MistralV03(Renderer):
     aliases = ("mistral", "mistral-7b-instruct-v0.3", "mistral-v3")
     template_file = "Mistral-7B-Instruct-v0.3.jinja"
     special_tokens = {"bos_token": "<s>", "eos_token": "</s>"}
+    stop = ("</s>",)  # no generation prompt: the model continues right after [/INST]
+    call_syntax = "mistral"
     space = " "  # v3 puts spaces after its control tokens; tekken does not
 
     def assistant_text(self, content: str) -> str:

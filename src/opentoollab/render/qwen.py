@@ -56,6 +56,9 @@ class Qwen25(Renderer):
                "Qwen/Qwen2.5-72B-Instruct")
     aliases = ("Qwen2.5-Instruct", "qwen2_5", "qwen25")
     template_file = "Qwen2.5-Instruct.jinja"
+    generation_prompt = HEADER
+    stop = ("<|im_end|>", "<|endoftext|>")
+    call_syntax = "tool_call_tags"
 
     def render(self, chat: Chat) -> Rendered:
         messages, b = chat.messages, Builder()
@@ -97,6 +100,9 @@ class Qwen3(Renderer):
     aliases = ("qwen-3",)
     template_file = "Qwen3.jinja"
     has_reasoning = True
+    generation_prompt = HEADER
+    stop = ("<|im_end|>", "<|endoftext|>")
+    call_syntax = "tool_call_tags"
 
     def render(self, chat: Chat) -> Rendered:
         messages, b = chat.messages, Builder()
