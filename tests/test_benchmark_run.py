@@ -17,14 +17,36 @@ from opentoollab.scoring.multi_turn import truth_turns
 from opentoollab.scoring.parity import gold_calls
 
 
+RESULT_MARKERS = ("<tool_response>", "<|start_header_id|>ipython", "[TOOL_RESULTS]")
+
+
 class Replay:
-    """Answers keyed by the conversation's user messages; ``wrong`` renames every call."""
+    """Answers keyed by the conversation's user messages; ``wrong`` renames every call.
+
+    /v1/completions gets a rendered prompt: the conversation is recognised by the user messages in
+    it, and the calls are written in the template family's own syntax (as the model would).
+    """
 
     def __init__(self) -> None:
         self.answers: dict[tuple, list[dict]] = {}
         self.fail_next = 0
         self.wrong = False
         self.requests = 0
+        self.completions: list[dict] = []
+
+    def complete(self, body: dict) -> str:
+        self.completions.append(body)
+        prompt = body["prompt"]
+        found = [key for key in self.answers if all(user.strip() in prompt for user in key)]
+        key = max(found, key=len, default=None)
+        if key is None or any(marker in prompt[prompt.rfind(key[-1].strip()):] for marker in RESULT_MARKERS):
+            return "Done."
+        calls = [{"name": ("wrong_" if self.wrong else "") + c["name"], "arguments": c["arguments"]} for c in self.answers[key]]
+        if "<|im_start|>" in prompt:  # Qwen / Hermes
+            return "".join(f'<tool_call>\n{json.dumps(c)}\n</tool_call>\n' for c in calls).rstrip("\n") + "<|im_end|>"
+        if "<|start_header_id|>" in prompt:  # Llama 3.x JSON, parallel ones separated by '; '
+            return "; ".join(json.dumps({"name": c["name"], "parameters": c["arguments"]}) for c in calls)
+        return "[TOOL_CALLS] " + json.dumps(calls)  # Mistral
 
     def reply(self, body: dict) -> dict:
         messages = body["messages"]
@@ -48,7 +70,7 @@ def server():
         def do_POST(self):  # noqa: N802
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             replay.requests += 1
-            if self.path != "/v1/chat/completions":
+            if self.path not in ("/v1/chat/completions", "/v1/completions"):
                 self.send_response(404)
                 self.end_headers()
                 return
@@ -58,7 +80,10 @@ def server():
                 self.end_headers()
                 self.wfile.write(b"busy")
                 return
-            data = json.dumps({"choices": [{"index": 0, "message": replay.reply(body)}]}).encode()
+            if self.path == "/v1/completions":
+                data = json.dumps({"choices": [{"index": 0, "text": replay.complete(body)}]}).encode()
+            else:
+                data = json.dumps({"choices": [{"index": 0, "message": replay.reply(body)}]}).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
@@ -89,9 +114,9 @@ def test_client_retries_with_backoff_then_gives_up(server):
         Client(url.replace("/v1", "/nope"), "m", sleep=slept.append).chat([{"role": "user", "content": "x"}])
 
 
-def _inputs(bfcl_samples, replay, tmp_path):
+def _inputs(bfcl_samples, replay, tmp_path, multi_turn=True):
     chosen = (bfcl_samples["simple_python"][:15] + bfcl_samples["parallel"][:8] + bfcl_samples["irrelevance"][:6]
-              + bfcl_samples["multi_turn_base"][:3] + bfcl_samples["multi_turn_miss_func"][:2])
+              + (bfcl_samples["multi_turn_base"][:3] + bfcl_samples["multi_turn_miss_func"][:2] if multi_turn else []))
     for sample in chosen:
         item = item_of(sample)
         users = [m["content"] for m in sample if m["role"] == "user"]
@@ -147,5 +172,63 @@ def test_run_explains_missing_server_and_vllm(bfcl_store):
     result = CliRunner().invoke(benchmark, ["run", "-d", "BFCL", "--model", "x", "--data-dir", str(bfcl_store.root)])
     assert result.exit_code == 2 and "--base-url" in result.output
     result = CliRunner().invoke(benchmark, ["run", "-d", "BFCL", "--mode", "prompt", "--base-url", "http://127.0.0.1:9/v1",
-                                            "--data-dir", str(bfcl_store.root)])
-    assert result.exit_code == 2 and "renderers" in result.output
+                                            "--model", "my-finetune", "--data-dir", str(bfcl_store.root)])
+    assert result.exit_code == 2 and "give --renderer" in result.output and "Qwen2.5" in result.output
+    result = CliRunner().invoke(benchmark, ["run", "-d", "BFCL", "--mode", "prompt", "--renderer", "gpt-17",
+                                            "--base-url", "http://127.0.0.1:9/v1", "--data-dir", str(bfcl_store.root)])
+    assert result.exit_code == 2 and "'gpt-17' is not a built-in" in result.output
+
+
+@pytest.mark.parametrize("model", ["Qwen/Qwen2.5-7B-Instruct", "Llama-3.1", "Mistral-v0.3", "Hermes-3"])
+def test_prompt_mode_sends_the_official_prompt_and_reads_each_familys_calls(model, server, bfcl_samples, bfcl_store,
+                                                                            tmp_path, shared):
+    from opentoollab.render import get_renderer, to_chat
+    from opentoollab.render.jinja import JinjaTemplate
+
+    replay, url = server
+    # Llama's template refuses parallel calls in the history, so its multi-turn conversations cannot go on
+    path, n = _inputs(bfcl_samples, replay, tmp_path, multi_turn=not model.startswith("Llama"))
+    out = tmp_path / "prompt"
+    args = ["run", "-d", str(path), "--mode", "prompt", "--model", model, "--base-url", url, "-j", "3",
+            "--out", str(out), "--data-dir", str(bfcl_store.root), "-q"]
+    result = CliRunner().invoke(benchmark, args)
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["scored"] == n and summary["correct"] == n, summary["categories"]
+    renderer = get_renderer(model)
+    assert json.loads((out / "run.json").read_text())["renderer"] == renderer.name
+
+    # what the server got is the official template's text with add_generation_prompt=True
+    template = JinjaTemplate((shared / "chat_templates" / renderer.template_file).read_text("utf-8"), renderer.special_tokens)
+    sample = bfcl_samples["simple_python"][3]
+    end = next(i for i, m in enumerate(sample) if m["role"] == "tool_call_ground_truth")
+    chat = to_chat(sample[:end])
+    expected = template.render(chat.messages, chat.tools, add_generation_prompt=True)
+    bodies = [b for b in replay.completions if b["prompt"] == expected]
+    assert len(bodies) == 1 and bodies[0]["stop"] == list(renderer.stop) and bodies[0]["max_tokens"] > 16
+    if not model.startswith("Llama"):  # multi-turn: results went back inside the prompt as the template shows them
+        markers = {"Qwen2.5": "<tool_response>\n", "Mistral-v0.3": '[TOOL_RESULTS] {"content": ', "Hermes-3": "<|im_start|>tool\n"}
+        assert any(markers[renderer.name] in b["prompt"] and b["prompt"].endswith(renderer.generation_prompt)
+                   for b in replay.completions)
+
+
+def test_prompt_mode_scores_wrong_calls_wrong(server, bfcl_samples, bfcl_store, tmp_path):
+    replay, url = server
+    path, n = _inputs(bfcl_samples, replay, tmp_path)
+    replay.wrong = True
+    out = tmp_path / "prompt-wrong"
+    result = CliRunner().invoke(benchmark, ["run", "-d", str(path), "--mode", "prompt", "--renderer", "qwen3",
+                                            "--base-url", url, "--out", str(out), "--data-dir", str(bfcl_store.root), "-q"])
+    assert result.exit_code == 0, result.output
+    categories = json.loads((out / "summary.json").read_text())["categories"]
+    assert categories["simple_python"]["correct"] == 0 and categories["parallel"]["correct"] == 0
+    assert categories["multi_turn_base"]["correct"] == 0 and categories["irrelevance"]["correct"] == 6
+
+
+def test_client_complete_retries_and_reads_text(server):
+    replay, url = server
+    slept = []
+    client = Client(url, "m", retries=2, backoff=0.25, sleep=slept.append)
+    replay.fail_next = 1
+    assert client.complete("<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n", ("<|im_end|>",)) == "Done."
+    assert slept == [0.25] and replay.completions[-1]["add_special_tokens"] is False

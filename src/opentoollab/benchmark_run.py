@@ -6,6 +6,11 @@ Single-turn items send the messages before the sample's ``tool_call_ground_truth
 items replay the user turns against BFCL's environments: every call the model makes runs there and
 its result goes back as a ``tool`` message, up to BFCL's 20 steps per turn.
 
+``prompt`` mode renders the prompt itself with a built-in renderer (the official chat template's
+exact text plus its generation prompt), sends it to ``/v1/completions`` and reads the calls in the
+family's own syntax (``scoring.parse.completion_calls``); multi-turn results go back as the
+template renders tool messages.
+
 Runs are resumable: predictions are appended one line per finished sample, and a re-run skips the
 ids already present. Requests are retried with exponential backoff on connection errors, 408, 429
 and 5xx.
@@ -25,12 +30,15 @@ from typing import Any, Callable, Iterable
 
 from .bfcl_runtime import bfcl_text
 from .jsonl import atomic_writer, iter_lines
+from .render.base import Chat, Renderer, chat_tools, to_chat
 from .sample import Sample, tool_call_uid
 from .schema_types import strip_extensions
 from .scoring.items import Item, ground_truth_index, tools_before
 from .scoring.multi_turn import Environments
+from .scoring.parse import DecodeError, completion_calls
 
 MAX_STEPS = 20  # BFCL's MAXIMUM_STEP_LIMIT per user turn
+PROMPT_MAX_TOKENS = 2048  # /v1/completions defaults to 16 tokens: always send a limit
 RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
 NAME_OK = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
@@ -40,13 +48,14 @@ class ClientError(Exception):
 
 
 class Client:
-    """A minimal OpenAI-compatible chat client on the standard library."""
+    """A minimal OpenAI-compatible client on the standard library (chat and plain completions)."""
 
     def __init__(self, base_url: str, model: str, api_key: str | None = None, *, timeout: float = 120.0,
                  retries: int = 5, backoff: float = 1.0, temperature: float = 0.0, max_tokens: int | None = None,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         base = base_url.rstrip("/")
-        self.url = (base if base.endswith("/v1") else base + "/v1") + "/chat/completions"
+        self.base = base if base.endswith("/v1") else base + "/v1"
+        self.url = self.base + "/chat/completions"
         self.model, self.api_key, self.timeout = model, api_key, timeout
         self.retries, self.backoff, self.sleep = retries, backoff, sleep
         self.temperature, self.max_tokens = temperature, max_tokens
@@ -58,6 +67,22 @@ class Client:
             body["tools"] = tools
         if self.max_tokens:
             body["max_tokens"] = self.max_tokens
+        return self._post(self.url, body, lambda payload: payload["choices"][0]["message"])
+
+    def complete(self, prompt: str, stop: tuple[str, ...] = ()) -> str:
+        """The text of the first choice of ``/v1/completions`` for a fully rendered prompt.
+
+        The prompt already holds the template's special tokens (BOS included), so the server is asked
+        not to add its own (vLLM's ``add_special_tokens``; other servers ignore the field).
+        """
+        body: dict[str, Any] = {"model": self.model, "prompt": prompt, "temperature": self.temperature,
+                                "max_tokens": self.max_tokens or PROMPT_MAX_TOKENS, "add_special_tokens": False}
+        if stop:
+            body["stop"] = list(stop)
+        return self._post(self.base + "/completions", body, lambda payload: str(payload["choices"][0]["text"]))
+
+    def _post(self, url: str, body: dict[str, Any], answer: Callable[[Any], Any]) -> Any:
+        """POST JSON with retries (connection errors, RETRY_STATUS, malformed answers); ``answer`` picks the result."""
         data = json.dumps(body, ensure_ascii=False).encode("utf-8")
         headers = {"Content-Type": "application/json"}
         if self.api_key:
@@ -66,11 +91,11 @@ class Client:
         for attempt in range(self.retries + 1):
             if attempt:
                 self.sleep(self.backoff * 2 ** (attempt - 1))
-            request = urllib.request.Request(self.url, data=data, headers=headers, method="POST")
+            request = urllib.request.Request(url, data=data, headers=headers, method="POST")
             try:
                 with urllib.request.urlopen(request, timeout=self.timeout) as response:
                     payload = json.loads(response.read().decode("utf-8"))
-                return payload["choices"][0]["message"]
+                return answer(payload)
             except urllib.error.HTTPError as exc:
                 last = f"HTTP {exc.code}: {exc.read()[:300].decode('utf-8', 'replace')}"
                 if exc.code not in RETRY_STATUS:
@@ -79,7 +104,7 @@ class Client:
                 last = f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}"
             except (ValueError, KeyError, IndexError, TypeError) as exc:
                 last = f"malformed response: {exc}"
-        raise ClientError(f"{self.url}: gave up after {self.retries + 1} attempts ({last})")
+        raise ClientError(f"{url}: gave up after {self.retries + 1} attempts ({last})")
 
 
 # ---------------------------------------------------------------------------------- messages
@@ -153,26 +178,78 @@ def reply_calls(message: dict[str, Any], names: ToolNames) -> list[dict] | None:
 
 
 # ---------------------------------------------------------------------------------- one item
-def predict(client: Client, item: Item, environments: Environments | None = None) -> dict[str, Any]:
-    """One prediction line for one item (fc mode)."""
+# ask(messages, unified tools, tag) → (the assistant message to append, its calls or None)
+Ask = Callable[[list[dict], list[dict], str], tuple[dict[str, Any], "list[dict] | None"]]
+
+
+def fc_ask(client: Client) -> Ask:
+    """fc mode: tools as ``tools`` (names made OpenAI-safe and mapped back), calls from ``tool_calls``."""
+    def ask(messages: list[dict], tools: list[dict], tag: str) -> tuple[dict[str, Any], list[dict] | None]:
+        names = ToolNames(tools)
+        reply = client.chat(messages, openai_tools(tools, names))
+        calls = reply_calls(reply, names)
+        message: dict[str, Any] = {"role": "assistant", "content": reply.get("content") or ""}
+        if calls:
+            message["tool_calls"] = [
+                {"type": "function", "id": f"call_{tag}_{i}", "function": {
+                    "name": names.sent.get(c["name"], c["name"]), "arguments": json.dumps(c["arguments"], ensure_ascii=False)}}
+                for i, c in enumerate(calls)]
+        return message, calls
+
+    return ask
+
+
+def prompt_ask(client: Client, renderer: Renderer, sample_id: str) -> Ask:
+    """prompt mode: the renderer's exact prompt to ``/v1/completions``, calls read in the family's syntax.
+
+    The reply goes back into the conversation as DESIGN §4 messages (arguments as objects, 9-hex
+    call ids), so the next prompt shows it as the official template would.
+    """
+    def ask(messages: list[dict], tools: list[dict], tag: str) -> tuple[dict[str, Any], list[dict] | None]:
+        text = client.complete(renderer.prompt(Chat(sample_id, messages, chat_tools(tools))), renderer.stop)
+        try:
+            content, calls = completion_calls(text, renderer.call_syntax, renderer.stop)
+        except DecodeError:  # malformed call syntax: a plain reply that ends the turn
+            content, calls = text.strip(), None
+        message: dict[str, Any] = {"role": "assistant", "content": content}
+        if calls:
+            message["tool_calls"] = [
+                {"type": "function", "id": tool_call_uid(sample_id, f"{tag}.{i}"),
+                 "function": {"name": c["name"], "arguments": c["arguments"]}} for i, c in enumerate(calls)]
+        return message, calls
+
+    return ask
+
+
+def predict(client: Client, item: Item, environments: Environments | None = None,
+            renderer: Renderer | None = None) -> dict[str, Any]:
+    """One prediction line for one item: fc mode, or prompt mode when a ``renderer`` is given."""
     sample = item.sample or []
+    ask = fc_ask(client) if renderer is None else prompt_ask(client, renderer, item.sample_id)
     if item.kind == "multi_turn":
-        return {"id": item.sample_id, "source_id": item.source_id, "turns": _multi_turn(client, item, environments)}
+        return {"id": item.sample_id, "source_id": item.source_id, "turns": _multi_turn(ask, item, environments)}
     end = ground_truth_index(sample)
     end = len(sample) if end is None else end
-    tools = tools_before(sample, end)
-    names = ToolNames(tools)
-    reply = client.chat(context_messages(sample, end, names), openai_tools(tools, names))
-    calls = reply_calls(reply, names)
     out: dict[str, Any] = {"id": item.sample_id, "source_id": item.source_id}
+    if renderer is None:
+        tools = tools_before(sample, end)
+        names = ToolNames(tools)
+        reply = client.chat(context_messages(sample, end, names), openai_tools(tools, names))
+        calls, text = reply_calls(reply, names), reply.get("content") or ""
+    else:
+        raw = client.complete(renderer.prompt(to_chat(sample[:end], tool_changes="union")), renderer.stop)
+        try:
+            text, calls = completion_calls(raw, renderer.call_syntax, renderer.stop)
+        except DecodeError:  # kept as raw text: the scorer reports the failed decoding
+            text, calls = raw, None
     if calls is not None:
         out["calls"] = calls
     else:
-        out["result"] = reply.get("content") or ""
+        out["result"] = text
     return out
 
 
-def _multi_turn(client: Client, item: Item, environments: Environments | None) -> list[list[list[dict]]]:
+def _multi_turn(ask: Ask, item: Item, environments: Environments | None) -> list[list[list[dict]]]:
     if environments is None:
         raise ClientError("multi-turn items need BFCL's raw download (environment classes)")
     session, _truth = environments.sessions(item.source_id or "", item.category)
@@ -187,24 +264,17 @@ def _multi_turn(client: Client, item: Item, environments: Environments | None) -
             messages.append({"role": "system", "content": message["content"]})
         elif role == "user":
             messages.append({"role": "user", "content": message["content"]})
-            names = ToolNames(tools)
             steps: list[list[dict]] = []
             for step in range(MAX_STEPS):
-                reply = client.chat(messages, openai_tools(tools, names))
-                calls = reply_calls(reply, names)
+                reply, calls = ask(messages, tools, f"{len(turns)}_{step}")
+                messages.append(reply)
                 if not calls:
-                    messages.append({"role": "assistant", "content": reply.get("content") or ""})
                     break
                 steps.append(calls)
-                ids = [f"call_{len(turns)}_{step}_{i}" for i in range(len(calls))]
-                messages.append({"role": "assistant", "content": reply.get("content") or "", "tool_calls": [
-                    {"type": "function", "id": cid, "function": {"name": names.sent.get(c["name"], c["name"]),
-                                                                 "arguments": json.dumps(c["arguments"], ensure_ascii=False)}}
-                    for cid, c in zip(ids, calls)]})
-                for cid, call in zip(ids, calls):
+                for tool_call, call in zip(reply["tool_calls"], calls):
                     arguments = copy.deepcopy(call["arguments"]) if isinstance(call["arguments"], dict) else {}
                     result = bfcl_text(session.call(call["name"], [], arguments))
-                    messages.append({"role": "tool", "tool_call_id": cid, "name": call["name"], "content": result})
+                    messages.append({"role": "tool", "tool_call_id": tool_call["id"], "name": call["name"], "content": result})
             turns.append(steps)
     return turns
 
@@ -222,8 +292,11 @@ def done_ids(path: Path) -> set[str]:
 
 
 def run(client: Client, items: Iterable[Item], out: Path, *, concurrency: int = 4,
-        environments: Environments | None = None, progress: bool = True, total: int | None = None) -> dict[str, Any]:
-    """Predict every item not yet in ``out`` (JSONL, appended line by line); returns counts and failures."""
+        environments: Environments | None = None, progress: bool = True, total: int | None = None,
+        renderer: Renderer | None = None) -> dict[str, Any]:
+    """Predict every item not yet in ``out`` (JSONL, appended line by line); returns counts and failures.
+
+    ``renderer``: prompt mode with that built-in chat template (else fc mode)."""
     from tqdm import tqdm
 
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -237,7 +310,7 @@ def run(client: Client, items: Iterable[Item], out: Path, *, concurrency: int = 
         pending = {}
         queue = iter(todo)
         for item in queue:
-            pending[pool.submit(predict, client, item, environments)] = item
+            pending[pool.submit(predict, client, item, environments, renderer)] = item
             if len(pending) >= concurrency * 2:
                 break
         while pending:
@@ -255,7 +328,7 @@ def run(client: Client, items: Iterable[Item], out: Path, *, concurrency: int = 
                 bar.update(1)
                 next_item = next(queue, None)
                 if next_item is not None:
-                    pending[pool.submit(predict, client, next_item, environments)] = next_item
+                    pending[pool.submit(predict, client, next_item, environments, renderer)] = next_item
     _reorder(out, [item.sample_id for item in todo], skip)
     return {"skipped": len(skip), "requested": len(todo), "written": written, "failed": len(failures),
             "failures": failures}

@@ -121,7 +121,11 @@ def score(datasets, predictions, out, underscore_to_dot, quiet, store: Store) ->
 @click.option("--base-url", default=None, help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.")
 @click.option("--api-key", envvar="OPENAI_API_KEY", default=None, help="Bearer token [env OPENAI_API_KEY].")
 @click.option("--mode", type=click.Choice(["fc", "prompt"]), default="fc", show_default=True,
-              help="fc: send tools, read tool_calls. prompt: render with the built-in template (needs the renderers).")
+              help="fc: send tools to /v1/chat/completions, read tool_calls. prompt: render the exact chat-template "
+                   "prompt with a built-in renderer, send it to /v1/completions, read the family's call syntax.")
+@click.option("--renderer", default=None, metavar="NAME",
+              help="Built-in renderer for --mode prompt (Qwen2.5, Llama-3.1, Mistral-v0.3, Hermes-3, …) "
+                   "[default: found from --model / --model_path when it names a known model].")
 @click.option("--concurrency", "-j", type=click.IntRange(1, 256), default=4, show_default=True)
 @click.option("--limit", type=click.IntRange(1), default=None, help="Only the first N scorable samples (smoke runs).")
 @click.option("--retries", type=click.IntRange(0), default=5, show_default=True)
@@ -134,7 +138,7 @@ def score(datasets, predictions, out, underscore_to_dot, quiet, store: Store) ->
               help="Output folder [default: benchmark/runs/<model>]; predictions.jsonl there is resumed.")
 @click.option("--quiet", "-q", is_flag=True)
 @data_dir_option
-def run(datasets, model, base_url, api_key, mode, concurrency, limit, retries, timeout, max_tokens, model_path,
+def run(datasets, model, base_url, api_key, mode, renderer, concurrency, limit, retries, timeout, max_tokens, model_path,
         port, out, quiet, store: Store) -> None:
     """Query a model for every scorable sample, write predictions.jsonl, then score them.
 
@@ -146,9 +150,7 @@ def run(datasets, model, base_url, api_key, mode, concurrency, limit, retries, t
     from ..scoring.items import item_of
 
     specs = _specs(datasets)
-    if mode == "prompt":
-        fail("--mode prompt needs the built-in renderers (issue 4, opentoollab.render), which have not landed "
-             "with a generation-prompt API yet; use --mode fc (vLLM: --enable-auto-tool-choice --tool-call-parser …)", 2)
+    template = _prompt_renderer(renderer, model or model_path) if mode == "prompt" else None
     if not base_url and not model_path:
         fail("give --base-url of a running OpenAI-compatible server, or --model_path to start vLLM", 2)
     try:
@@ -167,12 +169,13 @@ def run(datasets, model, base_url, api_key, mode, concurrency, limit, retries, t
             items = (item for _, item in zip(range(limit), items))
         client = Client(base_url, model, api_key, timeout=timeout, retries=retries, max_tokens=max_tokens)
         counts = run_items(client, items, out_dir / "predictions.jsonl", concurrency=concurrency,
-                           environments=_environments(store), progress=not quiet)
+                           environments=_environments(store), progress=not quiet, renderer=template)
     finally:
         if server is not None:
             server.terminate()
             server.wait(timeout=60)
-    write_json(out_dir / "run.json", {"model": model, "base_url": base_url, "mode": mode, "datasets": specs, **counts})
+    write_json(out_dir / "run.json", {"model": model, "base_url": base_url, "mode": mode, "datasets": specs,
+                                      **({"renderer": template.name} if template else {}), **counts})
     click.echo(f"predictions: {counts['written']} new, {counts['skipped']} from before, {counts['failed']} failed "
                f"→ {out_dir / 'predictions.jsonl'}", err=True)
     for failure in counts["failures"][:5]:
@@ -180,6 +183,17 @@ def run(datasets, model, base_url, api_key, mode, concurrency, limit, retries, t
     _score_and_report(specs, store, out_dir / "predictions.jsonl", out_dir, False, quiet)
     if counts["failed"]:
         fail(f"{counts['failed']} sample(s) failed (details in {out_dir / 'run.json'}); re-run to retry them")
+
+
+def _prompt_renderer(name: str | None, model: str | None):
+    """The built-in renderer for --mode prompt: --renderer, else the one --model names."""
+    from ..render import BUILTINS, get_renderer, resolve_name
+
+    short = resolve_name(name) if name else (resolve_name(model) or resolve_name(Path(model).name)) if model else None
+    if short is None:
+        what = f"--renderer {name!r} is not a built-in" if name else "give --renderer"
+        fail(f"--mode prompt: {what}; choose one of {', '.join(BUILTINS)}", 2)
+    return get_renderer(short)
 
 
 def _slug(name: str) -> str:

@@ -10,6 +10,8 @@ Accepted raw text, tried in this order:
    only numeric/string literal arithmetic is computed, by walking the tree with bounded operands.
 
 BFCL's own result records are read by :func:`bfcl_result_calls` (FC models: ``[{name: "<json>"}]``).
+Raw completions of a chat template (``benchmark run --mode prompt``) are read in the model family's
+own call syntax by :func:`completion_calls`.
 """
 
 from __future__ import annotations
@@ -205,3 +207,66 @@ def _arithmetic(node: ast.AST) -> Any:
         except (TypeError, ZeroDivisionError, OverflowError, ValueError) as exc:
             raise DecodeError(f"cannot compute {ast.unparse(node)[:100]}: {exc}") from None
     raise DecodeError(f"unsupported expression {ast.unparse(node)[:100]}")
+
+
+# ---------------------------------------------------------------------------------- chat-template completions
+COMPLETION_SYNTAXES = ("tool_call_tags", "json", "mistral", "text")
+_JSON_SEPARATORS = re.compile(r"[\s;]*")
+
+
+def completion_calls(text: str, syntax: str, stop: tuple[str, ...] = ()) -> tuple[str, list[dict[str, Any]] | None]:
+    """A model's raw continuation of a chat-template prompt → (its text outside calls, calls or None).
+
+    ``syntax`` is the family's way of writing calls (``Renderer.call_syntax``):
+
+    * ``tool_call_tags`` (Qwen, Hermes): ``<tool_call>{"name", "arguments"}</tool_call>`` blocks;
+    * ``json`` (Llama 3.x): ``{"name": …, "parameters": {…}}``, optionally after ``<|python_tag|>``,
+      several separated by ``;`` or whitespace;
+    * ``mistral``: ``[TOOL_CALLS] [{"name", "arguments", "id"?}, …]``;
+    * ``text``: templates without a tool syntax (DeepSeek, GLM-4 here): no calls are read.
+
+    Reasoning (``…</think>``) is dropped first, and the text is cut at the first ``stop`` string.
+    None means the reply made no call (plain text); call syntax that does not decode raises
+    DecodeError.
+    """
+    for marker in stop:
+        text = text.split(marker, 1)[0]
+    if "</think>" in text:
+        text = text.rsplit("</think>", 1)[1]
+    body = text.strip()
+    if syntax == "tool_call_tags":
+        start = body.find("<tool_call>")
+        if start < 0:
+            return body, None
+        return body[:start].strip(), [_json_call(_loads(block)) for block in TOOL_CALL_RE.findall(body[start:])]
+    if syntax == "json":
+        if body.startswith("<|python_tag|>"):
+            body = body[len("<|python_tag|>"):].lstrip()
+        if not body.startswith("{"):
+            return body, None
+        return "", [_json_call(value) for value in _json_values(body)]
+    if syntax == "mistral":
+        start = body.find("[TOOL_CALLS]")
+        if start < 0:
+            return body, None
+        values = _json_values(body[start + len("[TOOL_CALLS]"):].lstrip())
+        if len(values) != 1 or not isinstance(values[0], list):
+            raise DecodeError("[TOOL_CALLS] must be followed by one JSON list of calls")
+        return body[:start].strip(), [_json_call(value) for value in values[0]]
+    if syntax == "text":
+        return body, None
+    raise ValueError(f"unknown call syntax {syntax!r}; choose one of {', '.join(COMPLETION_SYNTAXES)}")
+
+
+def _json_values(text: str) -> list[Any]:
+    """Consecutive JSON values separated by whitespace or ``;`` (DecodeError on anything else)."""
+    decoder = json.JSONDecoder()
+    values, position = [], 0
+    while position < len(text):
+        try:
+            value, position = decoder.raw_decode(text, position)
+        except json.JSONDecodeError as exc:
+            raise DecodeError(f"invalid JSON call: {exc}") from None
+        values.append(value)
+        position = _JSON_SEPARATORS.match(text, position).end()
+    return values
