@@ -4,6 +4,7 @@ The input is any iterator of samples (today: processed corpora / JSONL files; la
 the pipeline is ``samples → to_chat → renderer → row`` with every sample either written or
 skipped with a counted reason (``skipped.jsonl``: id, reason, detail). Outputs: ``train.jsonl``,
 ``val.jsonl`` (with ``val_size``), ``manifest.json``, and for ``sharegpt`` a ``dataset_info.json``.
+With a tokenizer, ``text`` rows also get ``input_ids`` and ``labels`` (-100 outside the spans).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import hashlib
 import json
 import os
 import time
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +43,7 @@ class Options:
     reasoning: bool = False
     tool_changes: str = "skip"
     validate: bool = True
+    tokenizer: Any = None  # a tokenizers.Tokenizer: text rows get input_ids + labels
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -131,6 +134,58 @@ def sharegpt_row(chat: Chat, rendered: Rendered) -> dict[str, Any]:
 
 ROW_BUILDERS = {"text": text_row, "messages": messages_row, "sharegpt": sharegpt_row}
 
+# --- token ids and labels ---------------------------------------------------------------------------
+IGNORE_INDEX = -100  # what PyTorch's cross-entropy (and every trainer) skips
+
+
+def load_tokenizer(spec: str, *, revision: str | None = None) -> Any:
+    """A ``tokenizers.Tokenizer`` from ``tokenizer.json`` in a local folder or a hub repo (truncation and padding off).
+
+    The ``tokenizers`` library is what transformers' fast tokenizers run on, without torch or
+    transformers itself; every current chat model ships ``tokenizer.json``. Raises ImportError
+    (extra not installed) or FileNotFoundError.
+    """
+    try:
+        from tokenizers import Tokenizer
+    except ImportError:
+        raise ImportError("input_ids/labels need the tokenizers library: pip install 'opentoollab[tokenize]'") from None
+    folder = Path(spec)
+    if folder.is_dir():
+        path = folder / "tokenizer.json"
+        if not path.is_file():
+            raise FileNotFoundError(f"{folder} has no tokenizer.json (only fast tokenizers are supported; "
+                                    f"save one with transformers' AutoTokenizer(..., use_fast=True).save_pretrained)")
+    else:
+        from huggingface_hub import hf_hub_download
+
+        try:
+            path = Path(hf_hub_download(spec, "tokenizer.json", revision=revision))
+        except Exception as exc:  # not found, offline, gated: one clear message
+            raise FileNotFoundError(f"cannot get tokenizer.json of {spec!r}: {type(exc).__name__}: {exc}") from None
+    tokenizer = Tokenizer.from_file(str(path))
+    tokenizer.no_truncation()  # a tokenizer.json may carry a max length: never cut rows silently
+    tokenizer.no_padding()
+    return tokenizer
+
+
+def token_labels(tokenizer: Any, text: str, spans: list[list[int]]) -> tuple[list[int], list[int]]:
+    """Tokenize the whole text once (special tokens in it are matched; none added) and label by offsets.
+
+    A token is learned (label = its id) when its character offsets overlap a span, so a token that
+    straddles a span edge is learned: the model has to produce it to produce the span. Everything
+    else is ``IGNORE_INDEX``.
+    """
+    encoding = tokenizer.encode(text, add_special_tokens=False)
+    ids = encoding.ids
+    offsets = encoding.offsets
+    starts = [start for start, _ in offsets]
+    ends = [end for _, end in offsets]
+    labels = [IGNORE_INDEX] * len(ids)
+    for start, end in spans:
+        first, last = bisect_right(ends, start), bisect_left(starts, end)
+        labels[first:last] = ids[first:last]
+    return ids, labels
+
 
 def dataset_info(name: str, files: dict[str, str]) -> dict[str, Any]:
     """LLaMA-Factory ``dataset_info.json`` entries registering the sharegpt files."""
@@ -153,7 +208,10 @@ def render_one(sample: Any, renderer: Renderer, options: Options) -> tuple[dict[
     rendered = renderer.render(chat)
     if not rendered.spans:
         raise Skip("nothing_to_learn", "no assistant turn")
-    return ROW_BUILDERS[options.format](chat, rendered), chat.notes
+    row = ROW_BUILDERS[options.format](chat, rendered)
+    if options.tokenizer is not None and options.format == "text":
+        row["input_ids"], row["labels"] = token_labels(options.tokenizer, rendered.text, rendered.spans)
+    return row, chat.notes
 
 
 def _val_key(seed: int, identifier: str) -> bytes:
@@ -179,6 +237,7 @@ def prepare(samples: Iterable[Any], renderer: Renderer, out_dir: str | os.PathLi
     out.mkdir(parents=True, exist_ok=True)
     skipped: Counter = Counter()
     notes: Counter = Counter()
+    tokens: Counter = Counter()
     keys: list[bytes] = []
     spool = out / f".rows.{os.getpid()}.tmp"
     count_in = 0
@@ -202,6 +261,10 @@ def prepare(samples: Iterable[Any], renderer: Renderer, out_dir: str | os.PathLi
                                               ensure_ascii=False) + "\n")
                     continue
                 notes.update(row_notes)
+                if "input_ids" in row:
+                    tokens["total"] += len(row["input_ids"])
+                    tokens["learned"] += len(row["labels"]) - row["labels"].count(IGNORE_INDEX)
+                    tokens["longest"] = max(tokens["longest"], len(row["input_ids"]))
                 keys.append(_val_key(options.seed, label))
                 rows.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n")
         n_out = len(keys)
@@ -230,6 +293,7 @@ def prepare(samples: Iterable[Any], renderer: Renderer, out_dir: str | os.PathLi
         "counts": {"in": count_in, "out": n_out, "train": n_out - n_val, "val": n_val,
                    "skipped": sum(skipped.values()), "skipped_by_reason": dict(sorted(skipped.items()))},
         "notes": dict(sorted(notes.items())),
+        **({"tokens": dict(tokens)} if tokens else {}),
         "files": files,
         "seconds": round(time.perf_counter() - started, 3),
     }

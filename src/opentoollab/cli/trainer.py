@@ -23,6 +23,7 @@ def trainer() -> None:
       python trainer prepare --datasets=BFCL --model=Qwen2.5
       python trainer prepare --datasets=BFCL/multi_turn_base --model=Llama-3.1 --format=sharegpt
       python trainer prepare --datasets=my.jsonl --tokenizer=./my-model --val-size=0.05
+      python trainer prepare --datasets=BFCL --model=Qwen2.5 --tokenizer=Qwen/Qwen2.5-7B-Instruct   # + input_ids/labels
     """
 
 
@@ -31,12 +32,12 @@ def _renderer(model: str | None, chat_template: str | None, tokenizer: str | Non
     from ..render import DEFAULT, get_renderer, renderer_class, resolve_name
     from ..render.jinja import JinjaRenderer, load_tokenizer_template, probe
 
-    if chat_template or tokenizer:
+    if chat_template or (tokenizer and not model):
         special: dict[str, str] = {}
         short = resolve_name(model) if model else None
         if short:
             special = dict(renderer_class(short).special_tokens)
-        if tokenizer:
+        if tokenizer and not chat_template:
             source, tokens, origin = load_tokenizer_template(tokenizer)
             special.update(tokens)
         if chat_template:
@@ -69,7 +70,9 @@ def _slug(text: str) -> str:
 @click.option("--chat-template", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Render with this Jinja chat template instead of a built-in (sandboxed, like transformers).")
 @click.option("--tokenizer", default=None, metavar="PATH_OR_HUB_ID",
-              help="Render with a tokenizer's own chat template (tokenizer_config.json or chat_template.jinja).")
+              help="A tokenizer folder or hub id. --format text rows then also get input_ids and labels (-100 outside "
+                   "the spans; needs tokenizer.json and the 'tokenize' extra). Without --model/--chat-template the "
+                   "text is rendered with the tokenizer's own chat template.")
 @click.option("--format", "fmt", type=click.Choice(["text", "messages", "sharegpt"]), default="text", show_default=True,
               help="text: {id, text, spans}; messages: TRL/ms-swift {messages, tools}; sharegpt: LLaMA-Factory.")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
@@ -113,12 +116,24 @@ def prepare(store, datasets_, model, chat_template, tokenizer, fmt, out, val_siz
         fail(str(exc.args[0]), 2)
     except (FileNotFoundError, ValueError, OSError) as exc:
         fail(str(exc), 2)
+    options_extra = {"date_string": date}
+    token_source = None
+    if tokenizer and fmt == "text":
+        from ..prepare import load_tokenizer
+
+        try:
+            token_source = load_tokenizer(tokenizer)
+        except (ImportError, FileNotFoundError, OSError, ValueError) as exc:
+            fail(str(exc), 2)
+        options_extra["tokenizer"] = tokenizer
+    elif tokenizer and not quiet:
+        click.echo(f"note: input_ids/labels are written with --format text only (not {fmt})", err=True)
     for warning in warnings:
         click.secho(f"warning: {warning}", fg="yellow", err=True)
     name = _slug(f"{'+'.join(specs)}-{info['name']}-{fmt}")
     out_dir = Path(out) if out else Path("trainer") / "prepared" / name
     options = Options(format=fmt, val_size=val_size, seed=seed, reasoning=reasoning, tool_changes=tool_changes,
-                      validate=not no_validate, extra={"date_string": date})
+                      validate=not no_validate, tokenizer=token_source, extra=options_extra)
     inputs = ([{"mix": mixed[1]}] if mixed else []) + [file_info(path) for path in files]
     if warnings:
         info["warnings"] = warnings
@@ -127,8 +142,11 @@ def prepare(store, datasets_, model, chat_template, tokenizer, fmt, out, val_siz
     counts = manifest["counts"]
     if not quiet and counts["skipped_by_reason"]:
         print_table([{"reason": r, "samples": n} for r, n in counts["skipped_by_reason"].items()], ["reason", "samples"])
+    tokens = manifest.get("tokens")
     click.echo(f"{info['name']} ({fmt}): in {counts['in']} = out {counts['out']} (train {counts['train']}, "
-               f"val {counts['val']}) + skipped {counts['skipped']}; {manifest['seconds']:.1f}s → {out_dir}")
+               f"val {counts['val']}) + skipped {counts['skipped']}; "
+               + (f"{tokens['total']:,} tokens ({tokens['learned']:,} learned); " if tokens else "")
+               + f"{manifest['seconds']:.1f}s → {out_dir}")
     if counts["out"] == 0:
         fail(f"nothing was written; reasons in {out_dir / 'skipped.jsonl'}")
 
