@@ -101,3 +101,27 @@ def test_other_formats_and_missing_tokenizer_json(tokenizer_dir, bfcl_store, tmp
     empty.mkdir()
     result = prepare([spec, "--model=Qwen2.5", f"--tokenizer={empty}", "--out", str(tmp_path / "x")], bfcl_store)
     assert result.exit_code == 2 and "has no tokenizer.json" in result.output
+
+
+def test_span_edges_inside_multibyte_characters(tokenizer_dir):
+    """Non-ASCII text at span edges (byte-level BPE splits such characters over several tokens)."""
+    import sys
+    from pathlib import Path
+
+    from opentoollab.prepare import load_tokenizer, token_labels
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from render_cases import CASES
+
+    tokenizer = load_tokenizer(str(tokenizer_dir))
+    checked = 0
+    for case in CASES.values():
+        rendered = get_renderer("Qwen2.5").render(to_chat(case, tool_changes="union"))
+        for spans in (rendered.spans, [[a + 1, b - 1] for a, b in rendered.spans if b - a > 2]):  # edges mid-character too
+            ids, labels = token_labels(tokenizer, rendered.text, spans)
+            encoding = tokenizer.encode(rendered.text, add_special_tokens=False)
+            expected = [t if any(s < b and e > a for a, b in spans) else IGNORE_INDEX
+                        for t, (s, e) in zip(encoding.ids, encoding.offsets)]
+            assert labels == expected
+            checked += 1
+    assert checked == 2 * len(CASES)

@@ -13,7 +13,6 @@ import hashlib
 import json
 import os
 import time
-from bisect import bisect_left, bisect_right
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -177,21 +176,30 @@ def token_labels(tokenizer: Any, text: str, spans: list[list[int]]) -> tuple[lis
     """
     encoding = tokenizer.encode(text, add_special_tokens=False)
     ids = encoding.ids
-    offsets = encoding.offsets
-    starts = [start for start, _ in offsets]
-    ends = [end for _, end in offsets]
     labels = [IGNORE_INDEX] * len(ids)
     for start, end in spans:
-        first, last = bisect_right(ends, start), bisect_left(starts, end)
+        first, last = _token_range(encoding, start, end)
         labels[first:last] = ids[first:last]
     return ids, labels
 
 
-def dataset_info(name: str, files: dict[str, str]) -> dict[str, Any]:
-    """LLaMA-Factory ``dataset_info.json`` entries registering the sharegpt files."""
-    entry = {"formatting": "sharegpt", "columns": {"messages": "conversations", "system": "system", "tools": "tools"},
-             "tags": SHAREGPT_TAGS}
-    return {(name if split == "train" else f"{name}_{split}"): {"file_name": file, **entry} for split, file in files.items()}
+def _token_range(encoding: Any, start: int, end: int) -> tuple[int, int]:
+    """Indices ``[first, last)`` of the tokens whose offsets overlap ``[start, end)``.
+
+    Asks the encoding for the tokens at the span's first and last characters, then widens over
+    neighbours that also overlap (byte-level BPE splits one character over several tokens), instead
+    of turning every offset into a Python tuple (that doubled the cost of tokenizing).
+    """
+    first, last = encoding.char_to_token(start), encoding.char_to_token(end - 1)
+    if first is None or last is None:  # a character no token covers (a normalizer dropped it): scan all
+        inside = [i for i, (s, e) in enumerate(encoding.offsets) if s < end and e > start]
+        return (inside[0], inside[-1] + 1) if inside else (0, 0)
+    while first > 0 and (chars := encoding.token_to_chars(first - 1)) is not None and chars[1] > start:
+        first -= 1
+    last += 1
+    while last < len(encoding) and (chars := encoding.token_to_chars(last)) is not None and chars[0] < end:
+        last += 1
+    return first, last
 
 
 # --- the pipeline -----------------------------------------------------------------------------------
