@@ -133,6 +133,14 @@ def sharegpt_row(chat: Chat, rendered: Rendered) -> dict[str, Any]:
 
 ROW_BUILDERS = {"text": text_row, "messages": messages_row, "sharegpt": sharegpt_row}
 
+
+def dataset_info(name: str, files: dict[str, str]) -> dict[str, Any]:
+    """LLaMA-Factory ``dataset_info.json`` entries registering the sharegpt files."""
+    entry = {"formatting": "sharegpt", "columns": {"messages": "conversations", "system": "system", "tools": "tools"},
+             "tags": SHAREGPT_TAGS}
+    return {(name if split == "train" else f"{name}_{split}"): {"file_name": file, **entry} for split, file in files.items()}
+
+
 # --- token ids and labels ---------------------------------------------------------------------------
 IGNORE_INDEX = -100  # what PyTorch's cross-entropy (and every trainer) skips
 
