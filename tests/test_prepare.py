@@ -19,7 +19,8 @@ from render_cases import CASES  # noqa: E402
 
 
 def run(args, store=None):
-    base = ["prepare", "-q"] + (["--data-dir", str(store.root)] if store else [])
+    # BFCL is an evaluation set: rendering it on purpose needs --allow-eval (the refusal is tested below)
+    base = ["prepare", "-q", "--allow-eval"] + (["--data-dir", str(store.root)] if store else [])
     return CliRunner().invoke(trainer, base + args, catch_exceptions=False)
 
 
@@ -60,8 +61,9 @@ def test_prepare_text_counts_spans_and_manifest(bfcl_store, tmp_path):
     assert counts["in"] == 4438 and counts["in"] == counts["out"] + counts["skipped"]
     assert counts["skipped_by_reason"]["tools_change"] == 199  # multi_turn_miss_func
     assert len(rows(out / "skipped.jsonl")) == counts["skipped"]
-    assert manifest["renderer"]["name"] == "Qwen2.5" and len(manifest["inputs"]) == 17
-    assert all(len(i["sha256"]) == 64 for i in manifest["inputs"])
+    assert manifest["renderer"]["name"] == "Qwen2.5" and len([i for i in manifest["inputs"] if "sha256" in i]) == 17
+    assert manifest["inputs"][0]["mix"]["decontamination"]["enabled"]  # every prepare is checked against eval sets
+    assert all(len(i["sha256"]) == 64 for i in manifest["inputs"][1:])
     written = rows(out / "train.jsonl")
     assert len(written) == counts["out"]
     for row in written[::50]:
@@ -116,8 +118,20 @@ def test_val_split_is_deterministic_and_bad_lines_are_counted(tmp_path):
         outs.append([r["id"] for r in rows(tmp_path / name / "val.jsonl")])
     assert outs[0] == outs[1] and len(outs[0]) == 2
     manifest = json.loads((tmp_path / "a" / "manifest.json").read_text())
-    assert manifest["counts"]["skipped_by_reason"] == {"unreadable": 1}
-    assert manifest["counts"]["in"] == len(lines) and manifest["counts"]["train"] == len(CASES) - 2
+    # the line that is not JSON is rejected (with its location) by the input check, before rendering
+    assert manifest["inputs"][0]["mix"]["removed_ids"]["reject"] == [f"{source}:{len(lines)}"]
+    assert manifest["counts"]["in"] == len(lines) - 1 and manifest["counts"]["train"] == len(CASES) - 2
+
+
+def test_evaluation_data_is_refused_without_allow_eval(bfcl_store, tmp_path):
+    result = CliRunner().invoke(trainer, ["prepare", "-q", "--data-dir", str(bfcl_store.root), "--datasets=BFCL",
+                                          "--out", str(tmp_path / "x")])
+    assert result.exit_code == 2 and "evaluation data" in result.output and "--allow-eval" in result.output
+    assert not (tmp_path / "x").exists()
+    allowed = run(["--datasets=BFCL/parallel", "--out", str(tmp_path / "y")], bfcl_store)
+    assert allowed.exit_code == 0 and "TRAINING ON EVALUATION DATA" in allowed.output
+    manifest = json.loads((tmp_path / "y" / "manifest.json").read_text())
+    assert "TRAINING ON EVALUATION DATA" in json.dumps(manifest["inputs"][0]["mix"])
 
 
 def test_chat_template_file_matches_builtin_and_probe_warns(bfcl_store, shared, tmp_path):

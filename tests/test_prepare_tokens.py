@@ -44,7 +44,7 @@ def tokenizer_dir(bfcl_samples, shared, tmp_path_factory):
 
 
 def prepare(args, store):
-    return CliRunner().invoke(trainer, ["prepare", "-q", "--data-dir", str(store.root), *args], catch_exceptions=False)
+    return CliRunner().invoke(trainer, ["prepare", "-q", "--allow-eval", "--data-dir", str(store.root), *args], catch_exceptions=False)
 
 
 def rows(path):
@@ -93,7 +93,7 @@ def test_tokenizers_own_template_gives_the_same_rows(tokenizer_dir, bfcl_store, 
 
 def test_other_formats_and_missing_tokenizer_json(tokenizer_dir, bfcl_store, tmp_path):
     spec = "--datasets=BFCL/simple_python"
-    result = CliRunner().invoke(trainer, ["prepare", "--data-dir", str(bfcl_store.root), spec, "--model=Qwen2.5",
+    result = CliRunner().invoke(trainer, ["prepare", "--allow-eval", "--data-dir", str(bfcl_store.root), spec, "--model=Qwen2.5",
                                           f"--tokenizer={tokenizer_dir}", "--format=messages", "--out", str(tmp_path / "m")])
     assert result.exit_code == 0 and "--format text only" in result.output
     assert "input_ids" not in rows(tmp_path / "m" / "train.jsonl")[0]

@@ -65,13 +65,13 @@ def report_mix(manifest: dict, quiet: bool = False) -> None:
         click.secho(f"WARNING: {warning}", fg="red", bold=True)
 
 
-def mix_or_fail(spec: str, store, seed: int | None, allow_eval: bool, quiet: bool):
+def mix_or_fail(spec: str, store, seed: int | None, allow_eval: bool, quiet: bool, **overrides):
     """``build_mix`` for ``trainer prepare``: (mix, manifest without the removal list), reported; errors exit."""
     from ..mix import MixError, build_mix
 
     try:
         built, manifest = build_mix(spec, store, seed, progress=not quiet, log=lambda m: click.echo(m, err=True),
-                                    allow_eval=True if allow_eval else None)
+                                    allow_eval=True if allow_eval else None, **overrides)
     except MixError as exc:
         fail(str(exc), 2)
     report_mix(manifest, quiet)

@@ -20,10 +20,15 @@ def trainer() -> None:
 
     \b
     Typical use, from the repository root:
-      python trainer prepare --datasets=BFCL --model=Qwen2.5
-      python trainer prepare --datasets=BFCL/multi_turn_base --model=Llama-3.1 --format=sharegpt
+      python trainer prepare --datasets=ToolACE,xLAM --model=Qwen2.5
+      python trainer prepare --datasets=ToolACE:2500,xLAM:0.5 --model=Llama-3.1 --format=sharegpt
       python trainer prepare --datasets=my.jsonl --tokenizer=./my-model --val-size=0.05
-      python trainer prepare --datasets=BFCL --model=Qwen2.5 --tokenizer=Qwen/Qwen2.5-7B-Instruct   # + input_ids/labels
+      python trainer prepare --datasets=xLAM --model=Qwen2.5 --tokenizer=Qwen/Qwen2.5-7B-Instruct   # + input_ids/labels
+      python trainer mix -d ToolACE:2500,xLAM:0.5 -o mix/train.jsonl --seed 42
+
+    Every input is checked against the evaluation sets (all of BFCL, API-Bank test data): matching
+    samples are removed and reported, and training on an evaluation set itself is refused unless
+    --allow-eval is given (then flagged loudly in the output and the manifest).
     """
 
 
@@ -86,8 +91,8 @@ def _slug(text: str) -> str:
               help="Samples whose candidate tools change mid-dialogue: skip them, or render with the union of tools.")
 @click.option("--date", default="26 Jul 2024", show_default=True, help="Date for templates that print today's date.")
 @click.option("--no-validate", is_flag=True, help="Do not validate samples before rendering (faster on trusted input).")
-@click.option("--allow-eval", is_flag=True, help="With a mix spec (NAME:COUNT, NAME:SHARE or a recipe): allow evaluation "
-                                                 "subsets such as BFCL in it (see `trainer mix --help`).")
+@click.option("--allow-eval", is_flag=True, help="Allow training on evaluation sets such as BFCL (refused by default: a model "
+                                                 "trained on them cannot be evaluated on them); flagged in the output and manifest.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or table.")
 @data_dir_option
 def prepare(store, datasets_, model, chat_template, tokenizer, fmt, out, val_size, seed, reasoning, tool_changes,
@@ -103,7 +108,10 @@ def prepare(store, datasets_, model, chat_template, tokenizer, fmt, out, val_siz
     if val_size < 0:
         fail("--val-size must be >= 0", 2)
     specs = [s for s in datasets_.split(",") if s.strip()]
-    mixed = mix_or_fail(datasets_, store, seed, allow_eval, quiet) if is_mix_spec(datasets_) else None
+    # Every input is checked against the evaluation sets; a plain list (no counts, shares or recipe)
+    # keeps its samples and order otherwise: no sampling, shuffling or deduplication.
+    plain = {} if is_mix_spec(datasets_) else {"dedup": False, "near_dedup": False, "shuffle": False}
+    mixed = mix_or_fail(datasets_, store, seed, allow_eval, quiet, **plain)
     try:
         files = list(dict.fromkeys(mixed[0].files)) if mixed else resolve_inputs(specs, store)
     except FileNotFoundError as exc:
