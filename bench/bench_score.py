@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
 from opentoollab.scoring import Environments, item_of
 from opentoollab.scoring.checker import check_calls

@@ -9,7 +9,7 @@ import pytest
 
 from opentoollab.bfcl_runtime import bfcl_text, parse_call
 from opentoollab.sample import first_candidates
-from opentoollab.sources.bfcl import BFCL, MULTI_TURN, SINGLE_TURN
+from opentoollab.sources.bfcl import MULTI_TURN, SINGLE_TURN
 from opentoollab.validate import validate_sample
 
 DATA = "bfcl_eval/data/"

@@ -9,7 +9,7 @@ import pytest
 from adapter_support import by_role, run
 from opentoollab.links import infer_links, is_linkable
 from opentoollab.sample import assign_call_ids, iter_links, resolve_links
-from opentoollab.sources import Context, RawRecord, get_source
+from opentoollab.sources import Context, get_source
 
 
 def _sample(*messages):

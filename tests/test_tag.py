@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from opentoollab.sample import sample_id
-from opentoollab.tagging import CATEGORIES, SHAPES, detect_language, load_tags, matches, tag_sample
+from opentoollab.tagging import SHAPES, detect_language, load_tags, matches, tag_sample
 
 # What each BFCL subset implies (call shape, special tags); the multi-turn shape is not BFCL's.
 EXPECTED = {

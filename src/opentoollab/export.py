@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from .jsonl import iter_lines
+from .jsonl import atomic_dir, iter_lines
 from .sample import dumps_sample, meta, sample_id
 
 COLUMNS = ("id", "source", "subset", "license", "language", "sample")
@@ -183,21 +182,12 @@ def export_dataset(name: str, store, out_dir: str | os.PathLike, *, shard_rows: 
     if shard_rows < 1:
         raise ExportError("shard size must be at least 1 row")
     parts, provenance = plan_parts(name, store)
-    work = out.parent / f".{out.name}.export-{os.getpid()}"
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
-    try:
+    with atomic_dir(out, "export") as work:
         per_source: Counter = Counter()
         for part in parts:
             per_source.update(_write_shards(part, work, shard_rows))
         title = title or (Path(name).stem if name.endswith(".jsonl") else name.replace("/", "-"))
         (work / "README.md").write_text(render_card(parts, per_source, provenance, title), "utf-8")
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
-    if out.exists():
-        shutil.rmtree(out)
-    os.replace(work, out)
     return {"out": str(out), "rows": sum(p.rows for p in parts),
             "parts": [{"config": p.config, "split": p.split, "rows": p.rows, "shards": p.shards} for p in parts],
             "licenses": sorted({str(lic) for (_s, lic) in per_source})}

@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterator
 from . import __version__
 from .dedup import DEFAULT_NUM_PERM, DEFAULT_SHINGLE, DEFAULT_THRESHOLD, Duplicate, ExactDeduper, NearDeduper, user_turns
 from .decontaminate import DEFAULT_MIN_TOKENS, DEFAULT_NGRAM, EvalSet, build_index, known_evaluation_sets
-from .sample import Sample, dumps_sample, meta, sample_id
+from .sample import Sample, meta, sample_id
 
 RECIPE_SUFFIXES = (".yaml", ".yml")
 

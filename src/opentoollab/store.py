@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from . import __version__
-from .fetch import read_provenance, verify
-from .jsonl import atomic_writer, iter_lines, iter_samples, write_json, write_jsonl
+from .fetch import verify
+from .jsonl import iter_lines, iter_samples, write_json, write_jsonl
 from .links import infer_links
 from .sample import SCHEMA_VERSION, Sample, canonical_json, dumps_sample, make_sample_id
 from .sources import Context, FetchError, RawRecord, Reject, Source, canonical_name

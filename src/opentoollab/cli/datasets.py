@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import sys
 import time
-from pathlib import Path
 
 import click
 
-from ..fetch import fresh_dir, read_provenance
+from ..fetch import read_provenance
+from ..jsonl import atomic_dir
 from ..sources import FetchError, get_source, source_names
 from ..store import Store, failed_subsets, process, resolve_inputs
 from .common import data_dir_option, fail, print_table
@@ -38,21 +38,11 @@ def _source(name: str):
 
 def _download(source, store: Store, origin, revision, token, find_links) -> None:
     dest = store.raw_dir(source.name)
-    staging = dest.with_name(f".{source.name}.download")
-    fresh_dir(staging)
     click.echo(f"downloading {source.name} ({origin or 'default remote'}) …", err=True)
     started = time.perf_counter()
     kwargs = {"find_links": find_links} if find_links else {}
-    try:
+    with atomic_dir(dest, "download") as staging:  # a failed download leaves the previous copy in place
         record = source.fetch(staging, origin=origin, revision=revision, token=token, **kwargs)
-    except BaseException:
-        import shutil
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    import os, shutil
-    if dest.exists():
-        shutil.rmtree(dest)
-    os.replace(staging, dest)
     size = sum(f["size"] for f in record["files"].values())
     click.echo(f"{source.name}: {len(record['files'])} file(s), {size / 1e6:.1f} MB in {dest} "
                f"({time.perf_counter() - started:.1f}s); provenance in {dest / 'provenance.json'}", err=True)
