@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from click.testing import CliRunner
 
+from openai_server import serve
 from opentoollab.benchmark_run import Client, ClientError
 from opentoollab.cli.benchmark import benchmark
 from opentoollab.jsonl import write_samples
@@ -66,38 +65,19 @@ class Replay:
 def server():
     replay = Replay()
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            replay.requests += 1
-            if self.path not in ("/v1/chat/completions", "/v1/completions"):
-                self.send_response(404)
-                self.end_headers()
-                return
-            if replay.fail_next:
-                replay.fail_next -= 1
-                self.send_response(503)
-                self.end_headers()
-                self.wfile.write(b"busy")
-                return
-            if self.path == "/v1/completions":
-                data = json.dumps({"choices": [{"index": 0, "text": replay.complete(body)}]}).encode()
-            else:
-                data = json.dumps({"choices": [{"index": 0, "message": replay.reply(body)}]}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+    def answer(path: str, body: dict):
+        replay.requests += 1
+        if path not in ("/v1/chat/completions", "/v1/completions"):
+            return 404, b""
+        if replay.fail_next:
+            replay.fail_next -= 1
+            return 503, b"busy"
+        if path == "/v1/completions":
+            return 200, {"choices": [{"index": 0, "text": replay.complete(body)}]}
+        return 200, {"choices": [{"index": 0, "message": replay.reply(body)}]}
 
-        def log_message(self, *args):
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield replay, f"http://127.0.0.1:{httpd.server_address[1]}/v1"
-    httpd.shutdown()
+    with serve(answer) as url:
+        yield replay, url
 
 
 def test_client_retries_with_backoff_then_gives_up(server):

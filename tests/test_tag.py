@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import copy
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from click.testing import CliRunner
 
+from openai_server import serve
 from opentoollab.sample import sample_id
 from opentoollab.tagging import SHAPES, detect_language, load_tags, matches, tag_sample
 
@@ -280,37 +279,24 @@ def test_cli_file_input_and_errors(tmp_path, bfcl_samples):
 
 
 # ---------------------------------------------------------------------------- the optional LLM judge
-class _Server(BaseHTTPRequestHandler):
-    calls: list = []
+JUDGE_CALLS: list = []
 
-    def do_POST(self):  # noqa: N802 - http.server's naming
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        _Server.calls.append(body)
-        text = body["messages"][-1]["content"]
-        # a tiny but real judge: flags a call whose city value never appears in the user's words
-        user = " ".join(line for line in text.splitlines() if line.startswith("[user]"))
-        flagged = [{"call": "find.0", "parameter": "city", "reason": "not in dialogue"}] if "Paris" not in user else []
-        answer = json.dumps({"hallucinated": flagged, "consistent": "Rainy" not in text, "reason": "checked"})
-        payload = json.dumps({"choices": [{"message": {"role": "assistant", "content": f"```json\n{answer}\n```"}}]}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
 
-    def log_message(self, *args):
-        pass
+def _judge(path: str, body: dict):
+    JUDGE_CALLS.append(body)
+    text = body["messages"][-1]["content"]
+    # a tiny but real judge: flags a call whose city value never appears in the user's words
+    user = " ".join(line for line in text.splitlines() if line.startswith("[user]"))
+    flagged = [{"call": "find.0", "parameter": "city", "reason": "not in dialogue"}] if "Paris" not in user else []
+    answer = json.dumps({"hallucinated": flagged, "consistent": "Rainy" not in text, "reason": "checked"})
+    return 200, {"choices": [{"message": {"role": "assistant", "content": f"```json\n{answer}\n```"}}]}
 
 
 @pytest.fixture()
 def judge_server():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Server)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    _Server.calls = []
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    server.shutdown()
-    server.server_close()
+    JUDGE_CALLS.clear()
+    with serve(_judge) as url:
+        yield url
 
 
 def test_judge_flags_and_caches(judge_server, tmp_path):
@@ -329,12 +315,12 @@ def test_judge_flags_and_caches(judge_server, tmp_path):
             "--judge-cache", str(tmp_path / "cache.sqlite")]
     result = CliRunner().invoke(tag, args)
     assert result.exit_code == 0, result.output
-    assert len(_Server.calls) == 3 and _Server.calls[0]["model"] == "tiny"
+    assert len(JUDGE_CALLS) == 3 and JUDGE_CALLS[0]["model"] == "tiny"
     records = [json.loads(l) for l in (tmp_path / "judged.tags.jsonl").read_text().splitlines()]
     assert records[0]["valid"] and not records[0]["judge"]["cached"]
     assert [p["rule"] for p in records[1]["problems"]] == ["judge_hallucinated_value"]
     assert records[1]["problems"][0]["path"] == "$[3].content[0].parameters.city"
     assert [p["rule"] for p in records[2]["problems"]] == ["judge_inconsistent_response"]
     result = CliRunner().invoke(tag, args)  # rerun: every answer from the cache, no new request
-    assert result.exit_code == 0 and len(_Server.calls) == 3 and "3 answered from cache" in result.output
+    assert result.exit_code == 0 and len(JUDGE_CALLS) == 3 and "3 answered from cache" in result.output
     assert all(json.loads(l)["judge"]["cached"] for l in (tmp_path / "judged.tags.jsonl").read_text().splitlines())
