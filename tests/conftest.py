@@ -79,3 +79,23 @@ def official_bfcl(bfcl_wheel):
         multi_turn_utils=importlib.import_module("bfcl_eval.eval_checker.multi_turn_eval.multi_turn_utils"),
         enums=importlib.import_module("bfcl_eval.constants.enums"),
     )
+
+
+# corpus → its real slice in ../shared/samples
+SHARED_SLICES = {"API-Bank": "api_bank", "ToolACE": "toolace", "xLAM": "xlam_function_calling_60k",
+                 "Hermes": "hermes_function_calling_v1", "Glaive": "glaive_function_calling_v2"}
+
+
+@pytest.fixture(scope="session")
+def slice_samples(tmp_path_factory, shared) -> dict[str, list]:
+    """Every sample of the real shared slices, processed by their adapters: corpus → samples."""
+    from opentoollab.jsonl import iter_samples
+    from opentoollab.sources import get_source
+    from opentoollab.store import Store, process
+
+    store = Store(tmp_path_factory.mktemp("slices"))
+    out = {}
+    for name, folder in SHARED_SLICES.items():
+        process(get_source(name), store, origin=shared / "samples" / folder, progress=False)
+        out[name] = [s for path in store.subset_files(name) for s in iter_samples(path)]
+    return out

@@ -72,6 +72,25 @@ def test_builtin_equals_official_on_bfcl(model, bfcl_samples, shared):
 
 
 @pytest.mark.parametrize("model", list(BUILTINS))
+def test_builtin_equals_official_on_every_shared_slice_sample(model, slice_samples, shared):
+    """API-Bank, ToolACE, xLAM, Hermes and Glaive as their adapters convert them: every sample, every model."""
+    renderer = get_renderer(model)
+    outcomes: dict[str, int] = {}
+    for corpus, samples in slice_samples.items():
+        for sample in samples:
+            for reasoning in (False, True):
+                try:
+                    chat = to_chat(sample, tool_changes="union", reasoning=reasoning)
+                except Skip as skip:
+                    outcomes[skip.reason] = outcomes.get(skip.reason, 0) + 1
+                    continue
+                outcome = check(shared, renderer, chat)
+                outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    assert sum(len(v) for v in slice_samples.values()) >= 330
+    assert outcomes.get("same", 0) > 0, outcomes
+
+
+@pytest.mark.parametrize("model", list(BUILTINS))
 @pytest.mark.parametrize("case", list(CASES))
 @pytest.mark.parametrize("reasoning", [False, True])
 def test_builtin_equals_official_on_edge_cases(model, case, reasoning, shared):
