@@ -128,7 +128,9 @@ def _link_value(value: Any, results: list[_Result], used: list[str]) -> tuple[An
 
 
 def infer_links(sample: Sample) -> tuple[Sample, int]:
-    """A copy of the sample with inferred links and depend_on (see the module docstring), and the count."""
+    """The sample with inferred links and depend_on (see the module docstring; a copy when it changes), and the count."""
+    if not any(message.get("role") == "tool_response" for message in sample):
+        return sample, 0  # no result to link to (single-turn corpora such as xLAM)
     ids = assign_call_ids(sample)
     results: list[_Result] = []
     seen_text: list[str] = []

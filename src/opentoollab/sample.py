@@ -95,17 +95,20 @@ class CallNumbering:
         return call_id(name, k)
 
 
-def iter_links(value: Any) -> Iterator[str]:
-    """Every ``<link>…</link>`` body inside a (nested) parameter value."""
-    if isinstance(value, str):
-        if "<link>" in value:
-            yield from LINK_RE.findall(value)
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from iter_links(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from iter_links(item)
+def iter_links(value: Any) -> list[str]:
+    """Every ``<link>…</link>`` body inside a (nested) parameter value, in document order."""
+    found: list[str] = []
+    stack = [value]
+    while stack:  # iterative: this runs on every call of every sample the validator sees
+        item = stack.pop()
+        if isinstance(item, str):
+            if "<link>" in item:
+                found.extend(LINK_RE.findall(item))
+        elif isinstance(item, dict):
+            stack.extend(reversed(list(item.values())))
+        elif isinstance(item, list):
+            stack.extend(reversed(item))
+    return found
 
 
 def split_link(body: str, known_ids: Iterable[str]) -> tuple[str, list[str]] | None:
