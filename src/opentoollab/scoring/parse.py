@@ -9,6 +9,10 @@ Accepted raw text, tried in this order:
    without brackets or backticks), read with ``ast``. BFCL ``eval``s arithmetic such as ``2*3``; here
    only numeric/string literal arithmetic is computed, by walking the tree with bounded operands.
 
+For BFCL's Java and JavaScript items (``language``), 3. is BFCL's tree-sitter parsers instead
+(:mod:`.langs`, optional extra ``bfcl-langs``); 1. and 2. are tried first only because BFCL's parsers
+reject such text anyway.
+
 BFCL's own result records are read by :func:`bfcl_result_calls` (FC models: ``[{name: "<json>"}]``).
 Raw completions of a chat template (``benchmark run --mode prompt``) are read in the model family's
 own call syntax by :func:`completion_calls`.
@@ -34,10 +38,29 @@ def call(name: str, arguments: Any) -> dict[str, Any]:
     return {"name": name, "arguments": arguments}
 
 
-def parse_text(text: str) -> list[dict[str, Any]]:
-    """Raw model text → calls; DecodeError when it is not a call list in any accepted syntax."""
+def parse_text(text: str, language: str = "python") -> list[dict[str, Any]] | dict:
+    """Raw model text → calls; DecodeError when it is not a call list in any accepted syntax.
+
+    ``language`` ``java``/``javascript``: BFCL's parser for that language, whose "no call found" is
+    ``{}`` (BFCL's checker calls it the wrong output format)."""
     if not isinstance(text, str):
         raise DecodeError(f"expected text, got {type(text).__name__}")
+    if language != "python":
+        try:
+            calls = _tagged_or_json(text)
+        except DecodeError:
+            calls = None
+        if calls:
+            return calls
+        from .langs import parse_source
+
+        return parse_source(bracketed(text)[1:-1], language)
+    calls = _tagged_or_json(text)
+    return calls if calls is not None else parse_python_calls(text)
+
+
+def _tagged_or_json(text: str) -> list[dict[str, Any]] | None:
+    """Calls from ``<tool_call>`` blocks or JSON; None when the text is neither."""
     if "<tool_call>" in text:
         return [_json_call(_loads(block)) for block in TOOL_CALL_RE.findall(text)]
     stripped = FENCE_RE.sub("", text.strip())
@@ -48,7 +71,7 @@ def parse_text(text: str) -> list[dict[str, Any]]:
             value = None
         if value is not None:
             return json_calls(value)
-    return parse_python_calls(text)
+    return None
 
 
 def _loads(text: str) -> Any:
@@ -109,14 +132,19 @@ def parse_bfcl_prompt(text: str) -> list[dict[str, Any]]:
     return parse_python_calls(text)
 
 
-def parse_python_calls(text: str) -> list[dict[str, Any]]:
+def bracketed(text: str) -> str:
+    """BFCL's default_decode_ast_prompting: backticks, newlines and spaces stripped, then ``[…]``."""
     body = text.strip("`\n ")
     if not body.startswith("["):
         body = "[" + body
     if not body.endswith("]"):
         body = body + "]"
+    return body
+
+
+def parse_python_calls(text: str) -> list[dict[str, Any]]:
     try:
-        tree = ast.parse(body.strip().strip("'"), mode="eval")
+        tree = ast.parse(bracketed(text).strip().strip("'"), mode="eval")
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         raise DecodeError(f"Invalid syntax. Failed to decode AST. {exc}") from None
     node = tree.body

@@ -48,13 +48,14 @@ def read_predictions(path: str | Path) -> Iterator[Prediction]:
 
 
 # ---------------------------------------------------------------------------------- decoding
-def decode_calls(value: dict[str, Any]) -> list[dict[str, Any]]:
-    """A single-turn prediction → calls (DecodeError when the answer holds no call list)."""
+def decode_calls(value: dict[str, Any], language: str = "python") -> list[dict[str, Any]] | dict:
+    """A single-turn prediction → calls (DecodeError when the answer holds no call list); raw text of
+    Java/JavaScript items is read by BFCL's parser for that language."""
     if "calls" in value:
         return json_calls(value["calls"]) if value["calls"] is not None else []
     if "result" in value:
         result = value["result"]
-        return parse_text(result) if isinstance(result, str) else bfcl_result_calls(result)
+        return parse_text(result, language) if isinstance(result, str) else bfcl_result_calls(result)
     raise DecodeError("prediction has neither 'calls' nor 'result'")
 
 
@@ -88,7 +89,7 @@ def score_item(item: Item, value: dict[str, Any], *, environments: Environments 
     if item.kind == "multi_turn":
         return _score_multi_turn(item, value, environments), None
     try:
-        calls, error = decode_calls(value), None
+        calls, error = decode_calls(value, item.language), None
     except DecodeError as exc:
         calls, error = None, str(exc)
     contains_call = calls is not None and is_call_list(calls) and len(calls) > 0
