@@ -1,7 +1,8 @@
 """BFCL-compatible scoring of model outputs on any corpus with ground truth (DESIGN §3, the scorer seam).
 
 * :mod:`.checker` — BFCL's AST checker rule by rule; :mod:`.converters` — its Java/JS value converters;
-* :mod:`.parse` — raw model text → calls (``ast`` / JSON / ``<tool_call>``, never ``eval``);
+* :mod:`.parse` — raw model text → calls (``ast`` / JSON / ``<tool_call>``, never ``eval``); :mod:`.langs` —
+  BFCL's tree-sitter parsers for raw Java/JavaScript answers (extra ``bfcl-langs``);
 * :mod:`.multi_turn` — BFCL's multi-turn checker, executing calls in BFCL's environments safely;
 * :mod:`.metrics` — exact match, tool and parameter accuracy with Hungarian matching;
 * :mod:`.items` — a sample → what is scored; :mod:`.score` — predictions → verdicts and summary;
