@@ -108,7 +108,8 @@ def score(datasets, predictions, out, underscore_to_dot, quiet, store: Store) ->
 
     A prediction names its sample by our id (BFCL_simple_python_0) or the source's own id
     (simple_python_0). Raw text is parsed as <tool_call> blocks, JSON, or Python call syntax (with
-    ast; never eval). Prints per-category accuracy, exact match / tool F1 / parameter accuracy
+    ast; never eval); BFCL's Java/JavaScript items with BFCL's own tree-sitter grammars (extra
+    'bfcl-langs'). Prints per-category accuracy, exact match / tool F1 / parameter accuracy
     (Hungarian-matched), and for BFCL its leaderboard layout.
     """
     _score_and_report(_specs(datasets), store, Path(predictions), Path(out) if out else None, underscore_to_dot, quiet)
