@@ -38,17 +38,14 @@ def shared() -> Path:
 @pytest.fixture(scope="session")
 def bfcl_store(tmp_path_factory, bfcl_wheel):
     """A data root with BFCL downloaded (from the local wheel, through pip) and processed: all of it."""
+    from opentoollab.jsonl import atomic_dir
     from opentoollab.sources import get_source
     from opentoollab.store import Store, process
 
-    root = tmp_path_factory.mktemp("data")
-    store = Store(root)
+    store = Store(tmp_path_factory.mktemp("data"))
     source = get_source("BFCL")
-    dest = store.raw_dir("BFCL")
-    from opentoollab.fetch import fresh_dir
-
-    fresh_dir(dest)
-    source.fetch(dest, find_links=str(bfcl_wheel.parent))
+    with atomic_dir(store.raw_dir("BFCL"), "download") as staging:  # as `python datasets download` does
+        source.fetch(staging, find_links=str(bfcl_wheel.parent))
     process(source, store, progress=False)
     return store
 

@@ -7,7 +7,8 @@ import json
 import pytest
 
 from adapter_support import by_role, call_ids, cli_process, run, write_json
-from opentoollab.fetch import fresh_dir, read_provenance, sha256_file
+from opentoollab.fetch import read_provenance, sha256_file
+from opentoollab.jsonl import atomic_dir
 from opentoollab.sources import get_source
 from opentoollab.sources.hub_json import CHUNK, iter_json_records
 from opentoollab.sources.xlam import parameter_schema
@@ -111,8 +112,8 @@ def test_fetch_from_a_local_copy_records_checksums_and_is_verified(slice_dir, tm
     store = Store(tmp_path)
     source = get_source("xlam")
     dest = store.raw_dir(source.name)
-    fresh_dir(dest)
-    record = source.fetch(dest, origin=str(slice_dir))
+    with atomic_dir(dest, "download") as staging:  # as `python datasets download` does
+        record = source.fetch(staging, origin=str(slice_dir))
     assert record["kind"] == "local"
     name = "xlam_records_quoted_in_docs.json"
     assert read_provenance(dest)["files"][name]["sha256"] == sha256_file(slice_dir / name)

@@ -144,10 +144,3 @@ def copy_local(origin: Path, dest: Path) -> None:
         shutil.copy2(origin, dest / origin.name)
     else:
         shutil.copytree(origin, dest, dirs_exist_ok=True)
-
-
-def fresh_dir(dest: Path) -> None:
-    """Empty ``dest`` (raw folder of one source) before a new fetch."""
-    if dest.exists():
-        shutil.rmtree(dest)
-    dest.mkdir(parents=True)
