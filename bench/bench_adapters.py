@@ -78,8 +78,8 @@ ADAPTERS: dict[str, tuple[Callable[[int], list[Any]], str]] = {
 
 
 def bench(name: str, n: int) -> None:
-    from opentoollab.sources import Context, get_source
-    from opentoollab.store import Store, process
+    from opentoollab.datasets.sources import Context, get_source
+    from opentoollab.datasets.store import Store, process
 
     builder, file_name = ADAPTERS[name]
     with tempfile.TemporaryDirectory() as tmp:

@@ -10,12 +10,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from opentoollab.decontaminate import build_index, known_evaluation_sets
-from opentoollab.dedup import ExactDeduper, NearDeduper, user_turns
-from opentoollab.export import export_dataset
-from opentoollab.jsonl import iter_samples
-from opentoollab.mix import build_mix, write_mix
-from opentoollab.store import Store
+from opentoollab.trainer.decontaminate import build_index, known_evaluation_sets
+from opentoollab.trainer.dedup import ExactDeduper, NearDeduper, user_turns
+from opentoollab.datasets.export import export_dataset
+from opentoollab.format.jsonl import iter_samples
+from opentoollab.trainer.mix import build_mix, write_mix
+from opentoollab.datasets.store import Store
 
 
 def main() -> None:

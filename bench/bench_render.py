@@ -17,11 +17,11 @@ import sys
 import time
 from pathlib import Path
 
-from opentoollab.jsonl import iter_samples
-from opentoollab.render import BUILTINS, Skip, get_renderer, to_chat
-from opentoollab.render.base import PerObject
-from opentoollab.render.jinja import JinjaTemplate, TemplateRaised
-from opentoollab.store import Store
+from opentoollab.format.jsonl import iter_samples
+from opentoollab.trainer.render import BUILTINS, Skip, get_renderer, to_chat
+from opentoollab.trainer.render.base import PerObject
+from opentoollab.trainer.render.jinja import JinjaTemplate, TemplateRaised
+from opentoollab.datasets.store import Store
 
 
 def timed(chats, render, refusal) -> tuple[list, float]:

@@ -12,13 +12,13 @@ from __future__ import annotations
 import argparse
 import time
 
-from opentoollab.scoring import Environments, item_of
-from opentoollab.scoring.checker import check_calls
-from opentoollab.scoring.multi_turn import truth_turns
-from opentoollab.scoring.parity import PARITY_MODEL, bfcl_entries, gold_calls, load_official, mutations, official_output
-from opentoollab.scoring.score import score_item
-from opentoollab.sources.bfcl import RawFiles
-from opentoollab.store import Store, iter_inputs
+from opentoollab.benchmark.scoring import Environments, item_of
+from opentoollab.benchmark.scoring.checker import check_calls
+from opentoollab.benchmark.scoring.multi_turn import truth_turns
+from opentoollab.benchmark.scoring.parity import PARITY_MODEL, bfcl_entries, gold_calls, load_official, mutations, official_output
+from opentoollab.benchmark.scoring.score import score_item
+from opentoollab.datasets.sources.bfcl import RawFiles
+from opentoollab.datasets.store import Store, iter_inputs
 
 
 def main() -> None:

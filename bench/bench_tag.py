@@ -12,9 +12,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from opentoollab.jsonl import iter_samples  # noqa: E402
-from opentoollab.store import Store, resolve_inputs  # noqa: E402
-from opentoollab.tagging import tag_sample  # noqa: E402
+from opentoollab.format.jsonl import iter_samples  # noqa: E402
+from opentoollab.datasets.store import Store, resolve_inputs  # noqa: E402
+from opentoollab.tag.tagging import tag_sample  # noqa: E402
 
 
 def main() -> None:

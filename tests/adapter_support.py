@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from opentoollab.jsonl import iter_samples
-from opentoollab.sample import assign_call_ids
-from opentoollab.sources import get_source
-from opentoollab.store import Store, process
-from opentoollab.validate import validate_sample
+from opentoollab.format.jsonl import iter_samples
+from opentoollab.format.sample import assign_call_ids
+from opentoollab.datasets.sources import get_source
+from opentoollab.datasets.store import Store, process
+from opentoollab.format.validate import validate_sample
 
 
 @dataclass

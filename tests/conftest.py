@@ -38,9 +38,9 @@ def shared() -> Path:
 @pytest.fixture(scope="session")
 def bfcl_store(tmp_path_factory, bfcl_wheel):
     """A data root with BFCL downloaded (from the local wheel, through pip) and processed: all of it."""
-    from opentoollab.jsonl import atomic_dir
-    from opentoollab.sources import get_source
-    from opentoollab.store import Store, process
+    from opentoollab.format.jsonl import atomic_dir
+    from opentoollab.datasets.sources import get_source
+    from opentoollab.datasets.store import Store, process
 
     store = Store(tmp_path_factory.mktemp("data"))
     source = get_source("BFCL")
@@ -53,7 +53,7 @@ def bfcl_store(tmp_path_factory, bfcl_wheel):
 @pytest.fixture(scope="session")
 def bfcl_samples(bfcl_store) -> dict[str, list]:
     """All processed BFCL samples by subset."""
-    from opentoollab.jsonl import iter_samples
+    from opentoollab.format.jsonl import iter_samples
 
     return {path.stem: list(iter_samples(path)) for path in bfcl_store.subset_files("BFCL")}
 
@@ -67,7 +67,7 @@ def official_bfcl(bfcl_wheel):
     import importlib
     import types
 
-    from opentoollab.scoring.parity import PARITY_MODEL, load_official
+    from opentoollab.benchmark.scoring.parity import PARITY_MODEL, load_official
 
     load_official(bfcl_wheel)
     return types.SimpleNamespace(
@@ -86,9 +86,9 @@ SHARED_SLICES = {"API-Bank": "api_bank", "ToolACE": "toolace", "xLAM": "xlam_fun
 @pytest.fixture(scope="session")
 def slice_samples(tmp_path_factory, shared) -> dict[str, list]:
     """Every sample of the real shared slices, processed by their adapters: corpus → samples."""
-    from opentoollab.jsonl import iter_samples
-    from opentoollab.sources import get_source
-    from opentoollab.store import Store, process
+    from opentoollab.format.jsonl import iter_samples
+    from opentoollab.datasets.sources import get_source
+    from opentoollab.datasets.store import Store, process
 
     store = Store(tmp_path_factory.mktemp("slices"))
     out = {}

@@ -10,9 +10,9 @@ import sys
 import pytest
 
 from adapter_support import by_role, run
-from opentoollab.fetch import read_provenance
-from opentoollab.sample import resolve_links
-from opentoollab.sources import get_source
+from opentoollab.datasets.fetch import read_provenance
+from opentoollab.format.sample import resolve_links
+from opentoollab.datasets.sources import get_source
 
 REPO = __import__("pathlib").Path(__file__).resolve().parent.parent
 

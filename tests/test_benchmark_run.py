@@ -8,12 +8,12 @@ import pytest
 from click.testing import CliRunner
 
 from openai_server import serve
-from opentoollab.benchmark_run import Client, ClientError
+from opentoollab.benchmark.run import Client, ClientError
 from opentoollab.cli.benchmark import benchmark
-from opentoollab.jsonl import write_samples
-from opentoollab.scoring import item_of
-from opentoollab.scoring.multi_turn import truth_turns
-from opentoollab.scoring.parity import gold_calls
+from opentoollab.format.jsonl import write_samples
+from opentoollab.benchmark.scoring import item_of
+from opentoollab.benchmark.scoring.multi_turn import truth_turns
+from opentoollab.benchmark.scoring.parity import gold_calls
 
 
 RESULT_MARKERS = ("<tool_response>", "<|start_header_id|>ipython", "[TOOL_RESULTS]")
@@ -162,8 +162,8 @@ def test_run_explains_missing_server_and_vllm(bfcl_store):
 @pytest.mark.parametrize("model", ["Qwen/Qwen2.5-7B-Instruct", "Llama-3.1", "Mistral-v0.3", "Hermes-3"])
 def test_prompt_mode_sends_the_official_prompt_and_reads_each_familys_calls(model, server, bfcl_samples, bfcl_store,
                                                                             tmp_path, shared):
-    from opentoollab.render import get_renderer, to_chat
-    from opentoollab.render.jinja import JinjaTemplate
+    from opentoollab.trainer.render import get_renderer, to_chat
+    from opentoollab.trainer.render.jinja import JinjaTemplate
 
     replay, url = server
     # Llama's template refuses parallel calls in the history, so its multi-turn conversations cannot go on

@@ -7,10 +7,10 @@ import zipfile
 
 import pytest
 
-from opentoollab.bfcl_runtime import bfcl_text, parse_call
-from opentoollab.sample import first_candidates
-from opentoollab.sources.bfcl import MULTI_TURN, SINGLE_TURN
-from opentoollab.validate import validate_sample
+from opentoollab.tools.bfcl_runtime import bfcl_text, parse_call
+from opentoollab.format.sample import first_candidates
+from opentoollab.datasets.sources.bfcl import MULTI_TURN, SINGLE_TURN
+from opentoollab.format.validate import validate_sample
 
 DATA = "bfcl_eval/data/"
 

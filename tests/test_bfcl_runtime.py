@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from opentoollab.bfcl_runtime import CallSyntaxError, Runtime, SandboxViolation, parse_call, sandboxed
+from opentoollab.tools.bfcl_runtime import CallSyntaxError, Runtime, SandboxViolation, parse_call, sandboxed
 
 
 @pytest.mark.parametrize("text", [

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from opentoollab.render import get_renderer, to_chat
-from opentoollab.scoring.parse import DecodeError, completion_calls
+from opentoollab.trainer.render import get_renderer, to_chat
+from opentoollab.benchmark.scoring.parse import DecodeError, completion_calls
 
 CALLS = [{"name": "math.gcd", "arguments": {"a": 12, "b": [1, "ü"]}}, {"name": "f", "arguments": {}}]
 

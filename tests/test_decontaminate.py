@@ -7,9 +7,9 @@ import shutil
 
 import pytest
 
-from opentoollab.decontaminate import EvalIndex, EvalSet, build_index, known_evaluation_sets
-from opentoollab.dedup import tokens, user_turns
-from opentoollab.store import Store
+from opentoollab.trainer.decontaminate import EvalIndex, EvalSet, build_index, known_evaluation_sets
+from opentoollab.trainer.dedup import tokens, user_turns
+from opentoollab.datasets.store import Store
 
 
 def _user(text: str, n: int = 0) -> list[dict]:
@@ -70,7 +70,7 @@ def test_excluded_sets_are_not_checked(bfcl_store, bfcl_samples):
 
 
 def test_extra_eval_file(tmp_path, bfcl_samples):
-    from opentoollab.jsonl import write_samples
+    from opentoollab.format.jsonl import write_samples
 
     path = tmp_path / "mine.jsonl"
     write_samples(path, bfcl_samples["live_simple"][:5])
@@ -96,8 +96,8 @@ def test_missing_bfcl_is_reported_and_a_downloaded_one_is_processed(tmp_path, bf
 
 
 def test_mix_without_eval_data_warns_loudly(tmp_path, bfcl_samples):
-    from opentoollab.jsonl import write_samples
-    from opentoollab.mix import build_mix
+    from opentoollab.format.jsonl import write_samples
+    from opentoollab.trainer.mix import build_mix
 
     path = tmp_path / "train.jsonl"
     write_samples(path, bfcl_samples["simple_python"][:3])

@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from opentoollab.dedup import ExactDeduper, NearDeduper, exact_key, normalize_text, tokens, user_turns
+from opentoollab.trainer.dedup import ExactDeduper, NearDeduper, exact_key, normalize_text, tokens, user_turns
 
 
 def _question(sample) -> str:
@@ -79,8 +79,8 @@ def test_near_threshold_is_configurable(bfcl_samples):
 
 
 def test_mix_reports_duplicates_with_reasons(bfcl_samples, bfcl_store, tmp_path):
-    from opentoollab.jsonl import write_samples
-    from opentoollab.mix import build_mix
+    from opentoollab.format.jsonl import write_samples
+    from opentoollab.trainer.mix import build_mix
 
     base = bfcl_samples["simple_python"][:30]
     dup = copy.deepcopy(base[3])

@@ -8,8 +8,8 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from opentoollab.export import ExportError, export_dataset, upload_arguments
-from opentoollab.jsonl import iter_samples, write_samples
+from opentoollab.datasets.export import ExportError, export_dataset, upload_arguments
+from opentoollab.format.jsonl import iter_samples, write_samples
 
 
 @pytest.fixture(autouse=True)

@@ -12,8 +12,8 @@ import json
 import pytest
 
 from adapter_support import by_role, cli_process, run, write_json
-from opentoollab.sources import Context, Reject
-from opentoollab.sources.glaive import parse_call
+from opentoollab.datasets.sources import Context, Reject
+from opentoollab.datasets.sources.glaive import parse_call
 
 REAL_CALL = """<functioncall> {"name": "detect_language", "arguments": '{"text": "Je suis un étudiant"}'} <|endoftext|>"""
 

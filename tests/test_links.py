@@ -1,4 +1,4 @@
-"""Dependency-link inference (opentoollab.links): each rule, the store hook, and BFCL's opt-out."""
+"""Dependency-link inference (opentoollab.format.links): each rule, the store hook, and BFCL's opt-out."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import copy
 import pytest
 
 from adapter_support import by_role, run
-from opentoollab.links import infer_links, is_linkable
-from opentoollab.sample import assign_call_ids, iter_links, resolve_links
-from opentoollab.sources import Context, get_source
+from opentoollab.format.links import infer_links, is_linkable
+from opentoollab.format.sample import assign_call_ids, iter_links, resolve_links
+from opentoollab.datasets.sources import Context, get_source
 
 
 def _sample(*messages):

@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from opentoollab.jsonl import iter_samples, write_samples
-from opentoollab.mix import Entry, Filters, MixError, build_mix, load_spec, parse_datasets, sample_tags, write_mix
-from opentoollab.sample import dumps_sample, meta, sample_id
-from opentoollab.schema_types import normalize_schema
+from opentoollab.format.jsonl import iter_samples, write_samples
+from opentoollab.trainer.mix import build_mix, write_mix
+from opentoollab.trainer.recipe import Entry, Filters, MixError, load_spec, parse_datasets, sample_tags
+from opentoollab.format.sample import dumps_sample, meta, sample_id
+from opentoollab.format.schema_types import normalize_schema
 
 SEAL = "samples/seal_tools/Seal-Tools_Dataset"
 
@@ -209,7 +210,7 @@ def planted_corpus(path: Path, clean: list, bfcl_samples) -> dict[str, str]:
 
 
 def test_planted_bfcl_questions_are_removed_exactly_and_reported(corpora, bfcl_store, bfcl_samples, tmp_path, shared):
-    from opentoollab.dedup import normalize_text, user_turns
+    from opentoollab.trainer.dedup import normalize_text, user_turns
 
     dirty = tmp_path / "dirty.jsonl"
     planted = planted_corpus(dirty, seal_tools_samples(shared, "dev"), bfcl_samples)
@@ -285,8 +286,8 @@ def test_trainer_prepare_takes_a_mix_spec(corpora, bfcl_store, bfcl_samples, tmp
 
 def test_tag_filters_read_python_tag_records(corpora, bfcl_store, tmp_path):
     """Tags written by the tagger beside a file (<stem>.tags.jsonl) drive --tag / --exclude-tag."""
-    from opentoollab.jsonl import write_jsonl
-    from opentoollab.tagging import tag_file, tags_path_for
+    from opentoollab.format.jsonl import write_jsonl
+    from opentoollab.tag.tagging import tag_file, tags_path_for
 
     path = tmp_path / "dev.jsonl"
     path.write_bytes(corpora["dev"].read_bytes())

@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from opentoollab.cli.trainer import trainer
-from opentoollab.render import Skip, get_renderer, to_chat
-from opentoollab.render.jinja import JinjaTemplate
-from opentoollab.sample import tool_call_uid
+from opentoollab.trainer.render import Skip, get_renderer, to_chat
+from opentoollab.trainer.render.jinja import JinjaTemplate
+from opentoollab.format.sample import tool_call_uid
 
 sys.path.insert(0, str(Path(__file__).parent))
 from render_cases import CASES  # noqa: E402

@@ -8,8 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from opentoollab.cli.trainer import trainer
-from opentoollab.prepare import IGNORE_INDEX
-from opentoollab.render import get_renderer, to_chat
+from opentoollab.trainer.prepare import IGNORE_INDEX
+from opentoollab.trainer.render import get_renderer, to_chat
 
 tokenizers = pytest.importorskip("tokenizers")
 
@@ -108,7 +108,7 @@ def test_span_edges_inside_multibyte_characters(tokenizer_dir):
     import sys
     from pathlib import Path
 
-    from opentoollab.prepare import load_tokenizer, token_labels
+    from opentoollab.trainer.prepare import load_tokenizer, token_labels
 
     sys.path.insert(0, str(Path(__file__).parent))
     from render_cases import CASES

@@ -1,4 +1,4 @@
-"""opentoollab.pycall on the call and repr quirks of the real ToolACE and API-Bank slices (../shared/samples)."""
+"""opentoollab.format.pycall on the call and repr quirks of the real ToolACE and API-Bank slices (../shared/samples)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from opentoollab.pycall import (
+from opentoollab.format.pycall import (
     CallSyntaxError,
     bracket_end,
     looks_like_calls,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import copy
 import json
 
-from opentoollab.render import get_renderer, to_chat
-from opentoollab.render.base import PerObject, chat_tools, tojson, tojson_indent
+from opentoollab.trainer.render import get_renderer, to_chat
+from opentoollab.trainer.render.base import PerObject, chat_tools, tojson, tojson_indent
 
 ODD_VALUES = [
     {}, [], {"a": []}, {"a": {}}, [[[]]], "plain", "", 0, -7, 10**40, 1.5, -0.0, 1e100, 2.5e-8, True, False, None,

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from opentoollab.render import BUILTINS, Skip, get_renderer, renderer_class, to_chat
-from opentoollab.render.jinja import JinjaTemplate, TemplateRaised, prefix_spans
+from opentoollab.trainer.render import BUILTINS, Skip, get_renderer, renderer_class, to_chat
+from opentoollab.trainer.render.jinja import JinjaTemplate, TemplateRaised, prefix_spans
 
 sys.path.insert(0, str(Path(__file__).parent))
 from render_cases import CASES  # noqa: E402

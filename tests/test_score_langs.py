@@ -14,11 +14,11 @@ from collections import Counter
 
 import pytest
 
-from opentoollab.jsonl import write_samples
-from opentoollab.scoring import item_of
-from opentoollab.scoring.parity import PARITY_MODEL, bfcl_entries, gold_calls, load_official, official_output
-from opentoollab.scoring.parse import DecodeError, parse_text
-from opentoollab.scoring.score import score_item
+from opentoollab.format.jsonl import write_samples
+from opentoollab.benchmark.scoring import item_of
+from opentoollab.benchmark.scoring.parity import PARITY_MODEL, bfcl_entries, gold_calls, load_official, official_output
+from opentoollab.benchmark.scoring.parse import DecodeError, parse_text
+from opentoollab.benchmark.scoring.score import score_item
 
 LANGUAGES = {"simple_java": "java", "simple_javascript": "javascript"}
 

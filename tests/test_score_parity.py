@@ -8,11 +8,11 @@ from collections import Counter
 
 import pytest
 
-from opentoollab.scoring import Environments, item_of
-from opentoollab.scoring.multi_turn import truth_turns
-from opentoollab.scoring.parity import PARITY_MODEL, bfcl_entries, gold_calls, load_official, mutations, official_output
-from opentoollab.scoring.score import score_item
-from opentoollab.sources.bfcl import MULTI_TURN
+from opentoollab.benchmark.scoring import Environments, item_of
+from opentoollab.benchmark.scoring.multi_turn import truth_turns
+from opentoollab.benchmark.scoring.parity import PARITY_MODEL, bfcl_entries, gold_calls, load_official, mutations, official_output
+from opentoollab.benchmark.scoring.score import score_item
+from opentoollab.datasets.sources.bfcl import MULTI_TURN
 
 
 @pytest.fixture(scope="module")
@@ -135,7 +135,7 @@ def _multi_turn_variants(turns):
 
 
 def _same_trajectory(turns, answer_strings) -> bool:
-    from opentoollab.bfcl_runtime import parse_call
+    from opentoollab.tools.bfcl_runtime import parse_call
 
     for calls, strings in zip(turns, answer_strings):
         parsed = [parse_call(text) for text in strings]

@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from opentoollab.cli.benchmark import benchmark
-from opentoollab.scoring.checker import Options, check_calls
-from opentoollab.scoring.metrics import hungarian, item_metrics
-from opentoollab.scoring.parse import DecodeError, parse_text
+from opentoollab.benchmark.scoring.checker import Options, check_calls
+from opentoollab.benchmark.scoring.metrics import hungarian, item_metrics
+from opentoollab.benchmark.scoring.parse import DecodeError, parse_text
 
 DOC = {"name": "math.area", "parameters": {"type": "dict", "required": ["radius"], "properties": {
     "radius": {"type": "float"}, "count": {"type": "integer"}, "unit": {"type": "string"},

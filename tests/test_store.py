@@ -13,9 +13,9 @@ import pytest
 from click.testing import CliRunner
 
 from opentoollab.cli import main
-from opentoollab.fetch import verify
-from opentoollab.sources import FetchError, get_source
-from opentoollab.store import Store, process
+from opentoollab.datasets.fetch import verify
+from opentoollab.datasets.sources import FetchError, get_source
+from opentoollab.datasets.store import Store, process
 
 REPO = Path(__file__).resolve().parent.parent
 

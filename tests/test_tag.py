@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from openai_server import serve
-from opentoollab.sample import sample_id
-from opentoollab.tagging import SHAPES, detect_language, load_tags, matches, tag_sample
+from opentoollab.format.sample import sample_id
+from opentoollab.tag.tagging import SHAPES, detect_language, load_tags, matches, tag_sample
 
 # What each BFCL subset implies (call shape, special tags); the multi-turn shape is not BFCL's.
 EXPECTED = {

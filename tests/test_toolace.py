@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from adapter_support import by_role, run, write_json
-from opentoollab.sources import get_source
+from opentoollab.datasets.sources import get_source
 
 REPO = __import__("pathlib").Path(__file__).resolve().parent.parent
 

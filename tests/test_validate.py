@@ -6,8 +6,8 @@ import copy
 
 import pytest
 
-from opentoollab.sample import assign_call_ids, first_candidates, resolve_links, split_link, tool_call_uid
-from opentoollab.validate import validate_sample
+from opentoollab.format.sample import assign_call_ids, first_candidates, resolve_links, split_link, tool_call_uid
+from opentoollab.format.validate import validate_sample
 
 WEATHER = {
     "name": "get_weather",

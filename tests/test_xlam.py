@@ -7,12 +7,12 @@ import json
 import pytest
 
 from adapter_support import by_role, call_ids, cli_process, run, write_json
-from opentoollab.fetch import read_provenance, sha256_file
-from opentoollab.jsonl import atomic_dir
-from opentoollab.sources import get_source
-from opentoollab.sources.hub_json import CHUNK, iter_json_records
-from opentoollab.sources.xlam import parameter_schema
-from opentoollab.store import Store, process
+from opentoollab.datasets.fetch import read_provenance, sha256_file
+from opentoollab.format.jsonl import atomic_dir
+from opentoollab.datasets.sources import get_source
+from opentoollab.datasets.sources.hub_json import CHUNK, iter_json_records
+from opentoollab.datasets.sources.xlam import parameter_schema
+from opentoollab.datasets.store import Store, process
 
 
 
@@ -119,7 +119,7 @@ def test_fetch_from_a_local_copy_records_checksums_and_is_verified(slice_dir, tm
     assert read_provenance(dest)["files"][name]["sha256"] == sha256_file(slice_dir / name)
     assert process(source, store, progress=False)["totals"]["out"] == 2
     (dest / name).write_text("[]", encoding="utf-8")
-    from opentoollab.sources import FetchError
+    from opentoollab.datasets.sources import FetchError
     with pytest.raises(FetchError, match="does not match its checksum"):
         process(source, store, progress=False)
 

@@ -1,7 +1,8 @@
 """Command-line interface: ``opentoollab GROUP ...`` and the ``python GROUP ...`` entry folders.
 
 Each group lives in its own module and is imported only when used, so ``python datasets list``
-does not pay for ``trainer``'s or ``benchmark``'s imports.
+does not pay for ``trainer``'s or ``benchmark``'s imports. The only place that knows click.
+May import: every room (``benchmark``, ``trainer``, ``tag``, ``datasets``, ``tools``, ``llm``, ``format``).
 """
 
 from __future__ import annotations

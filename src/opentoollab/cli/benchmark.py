@@ -10,8 +10,8 @@ from pathlib import Path
 
 import click
 
-from ..jsonl import write_json, write_jsonl
-from ..store import Store, iter_inputs, resolve_inputs
+from ..format.jsonl import write_json, write_jsonl
+from ..datasets.store import Store, iter_inputs, resolve_inputs
 from .common import data_dir_option, fail, print_table
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
@@ -48,7 +48,7 @@ def _specs(datasets: tuple[str, ...]) -> list[str]:
 
 
 def _environments(store: Store):
-    from ..scoring.multi_turn import Environments
+    from ..benchmark.scoring.multi_turn import Environments
 
     raw = store.raw_dir("BFCL")
     return Environments(raw) if raw.is_dir() else None
@@ -56,8 +56,8 @@ def _environments(store: Store):
 
 def _score_and_report(specs: list[str], store: Store, predictions: Path, out: Path | None,
                       underscore_to_dot: bool, quiet: bool) -> dict:
-    from ..scoring import read_predictions, score
-    from ..scoring.report import percent
+    from ..benchmark.scoring import read_predictions, score
+    from ..benchmark.scoring.report import percent
 
     try:
         resolve_inputs(specs, store)
@@ -145,9 +145,9 @@ def run(datasets, model, base_url, api_key, mode, renderer, concurrency, limit, 
     Resumable: re-running with the same --out skips samples already predicted. BFCL multi-turn
     samples run against BFCL's environments, feeding each call's result back to the model.
     """
-    from ..benchmark_run import Client
-    from ..benchmark_run import run as run_items
-    from ..scoring.items import item_of
+    from ..benchmark.run import Client
+    from ..benchmark.run import run as run_items
+    from ..benchmark.scoring.items import item_of
 
     specs = _specs(datasets)
     template = _prompt_renderer(renderer, model or model_path) if mode == "prompt" else None
@@ -187,7 +187,7 @@ def run(datasets, model, base_url, api_key, mode, renderer, concurrency, limit, 
 
 def _prompt_renderer(name: str | None, model: str | None):
     """The built-in renderer for --mode prompt: --renderer, else the one --model names."""
-    from ..render import BUILTINS, get_renderer, resolve_name
+    from ..trainer.render import BUILTINS, get_renderer, resolve_name
 
     short = resolve_name(name) if name else (resolve_name(model) or resolve_name(Path(model).name)) if model else None
     if short is None:

@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 import click
 
-from ..store import ENV_DATA_DIR, Store
+from ..datasets.store import ENV_DATA_DIR, Store
 
 
 def data_dir_option(function: Callable) -> Callable:

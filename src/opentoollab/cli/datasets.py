@@ -8,10 +8,10 @@ import time
 
 import click
 
-from ..fetch import read_provenance
-from ..jsonl import atomic_dir
-from ..sources import FetchError, get_source, source_names
-from ..store import Store, failed_subsets, process, resolve_inputs
+from ..datasets.fetch import read_provenance
+from ..format.jsonl import atomic_dir
+from ..datasets.sources import FetchError, get_source, source_names
+from ..datasets.store import Store, failed_subsets, process, resolve_inputs
 from .common import data_dir_option, fail, print_table
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
@@ -183,7 +183,7 @@ def stats(names, as_json, store):
 
     NAMES are processed corpus names (NAME or NAME/subset) or paths to .jsonl files.
     """
-    from ..stats import COLUMNS, file_stats
+    from ..datasets.stats import COLUMNS, file_stats
 
     try:
         files = resolve_inputs(list(names), store)
@@ -201,9 +201,9 @@ def stats(names, as_json, store):
 @click.option("--max-problems", default=20, show_default=True, help="Problems shown per sample.")
 def validate(files, max_problems):
     """Check unified JSONL FILES against the schema and the semantic rules; exit 1 if any sample is bad."""
-    from ..jsonl import iter_lines
-    from ..sample import sample_id
-    from ..validate import validate_sample
+    from ..format.jsonl import iter_lines
+    from ..format.sample import sample_id
+    from ..format.validate import validate_sample
 
     total = bad = 0
     for path in files:
@@ -243,7 +243,7 @@ def export(name, out_dir, shard_rows, overwrite, repo, private, token, store):
       python datasets export BFCL --to hf/bfcl
       python datasets export mix/train.jsonl --to hf/mix --push-to-hub me/my-tool-mix
     """
-    from ..export import ExportError, export_dataset, push_to_hub
+    from ..datasets.export import ExportError, export_dataset, push_to_hub
 
     started = time.perf_counter()
     try:

@@ -39,7 +39,7 @@ def mix_options(function):
 def mix_overrides(seed, subsets, tags, exclude_tags, languages, no_dedup, no_near_dedup, near_threshold,
                   no_decontaminate, ngram, eval_sets, allow_eval, no_shuffle) -> dict:
     """Command-line options → ``build_mix`` keyword arguments (None = keep the recipe's value)."""
-    from ..mix import Filters
+    from ..trainer.recipe import Filters
 
     filters = Filters(tuple(subsets), tuple(tags), tuple(exclude_tags), tuple(languages))
     return {"seed": seed, "filters": filters if filters else None, "dedup": False if no_dedup else None,
@@ -67,7 +67,7 @@ def report_mix(manifest: dict, quiet: bool = False) -> None:
 
 def mix_or_fail(spec: str, store, seed: int | None, allow_eval: bool, quiet: bool, **overrides):
     """``build_mix`` for ``trainer prepare``: (mix, manifest without the removal list), reported; errors exit."""
-    from ..mix import MixError, build_mix
+    from ..trainer.mix import MixError, build_mix
 
     try:
         built, manifest = build_mix(spec, store, seed, progress=not quiet, log=lambda m: click.echo(m, err=True),
@@ -102,7 +102,7 @@ def mix(spec, out, quiet, store, **options):
     test data, ...): contaminated samples are removed and listed in OUT.removed.jsonl. The same spec
     and seed give the same bytes.
     """
-    from ..mix import MixError, build_mix, write_mix
+    from ..trainer.mix import MixError, build_mix, write_mix
 
     started = time.perf_counter()
     try:

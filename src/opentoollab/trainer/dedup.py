@@ -1,0 +1,143 @@
+"""Duplicate detection for mixes: exact (normalized user turns + normalized calls) and near (MinHash/LSH).
+
+Text is normalized once here for dedup and decontamination alike: Unicode NFKC, case-folded,
+punctuation dropped; words are tokens, and each CJK character is a token of its own (those
+scripts put no spaces between words). Both deduplicators keep the first copy they see, so the
+caller's order (mix spec order, then file order) decides which copy survives.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+from ..format.sample import CALL_ROLES, Sample, canonical_json
+
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+TOKEN_RE = re.compile(rf"[{_CJK}]|[^\W_{_CJK}]+")
+
+DEFAULT_THRESHOLD = 0.8
+DEFAULT_NUM_PERM = 128
+DEFAULT_SHINGLE = 3
+
+
+def tokens(text: str) -> list[str]:
+    """Normalized tokens of a text (NFKC, case-folded, no punctuation; CJK split per character)."""
+    return TOKEN_RE.findall(unicodedata.normalize("NFKC", text).casefold())
+
+
+def normalize_text(text: str) -> str:
+    """The normalized form used for exact matching: tokens joined by single spaces."""
+    return " ".join(tokens(text))
+
+
+def user_turns(sample: Sample) -> list[str]:
+    """The text of every user message, in order."""
+    return [m["content"] for m in sample if m.get("role") == "user" and isinstance(m.get("content"), str)]
+
+
+def calls_signature(sample: Sample) -> str:
+    """Every call and ground-truth call as (role, name, parameters), in order, as canonical JSON."""
+    calls = [[m["role"], [[c.get("name"), c.get("parameters")] for c in m["content"] if isinstance(c, dict)]]
+             for m in sample if m.get("role") in CALL_ROLES and isinstance(m.get("content"), list)]
+    return canonical_json(calls)
+
+
+def exact_key(sample: Sample) -> bytes:
+    """A 16-byte key equal for samples with the same normalized user turns and the same calls."""
+    text = "\x1f".join(normalize_text(turn) for turn in user_turns(sample))
+    return hashlib.blake2b(f"{text}\x1e{calls_signature(sample)}".encode("utf-8"), digest_size=16).digest()
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """Why a sample was dropped: which kept sample it duplicates, and how closely."""
+
+    kind: str  # "exact" | "near"
+    of: str  # label (sample id) of the copy that was kept
+    similarity: float = 1.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "of": self.of, "similarity": round(self.similarity, 4)}
+
+
+class ExactDeduper:
+    """Remembers exact keys; ``check`` returns the duplicate found, or None and remembers the sample."""
+
+    def __init__(self) -> None:
+        self._seen: dict[bytes, str] = {}
+
+    def check(self, sample: Sample, label: str) -> Duplicate | None:
+        key = exact_key(sample)
+        first = self._seen.get(key)
+        if first is not None:
+            return Duplicate("exact", first)
+        self._seen[key] = label
+        return None
+
+    def __len__(self) -> int:
+        return len(self._seen)
+
+
+def shingles(text: str, size: int) -> list[bytes]:
+    """Word ``size``-grams of the normalized text (the whole text when shorter)."""
+    words = tokens(text)
+    if not words:
+        return []
+    if len(words) <= size:
+        return ["\x1f".join(words).encode("utf-8")]
+    return ["\x1f".join(words[i:i + size]).encode("utf-8") for i in range(len(words) - size + 1)]
+
+
+class NearDeduper:
+    """MinHash signatures of user text in an LSH index (datasketch); Jaccard estimate ≥ threshold → duplicate.
+
+    LSH only proposes candidates; each is confirmed against its stored signature, and among the
+    confirmed ones the earliest kept sample is reported, so the outcome does not depend on set order.
+    """
+
+    def __init__(self, threshold: float = DEFAULT_THRESHOLD, num_perm: int = DEFAULT_NUM_PERM,
+                 shingle: int = DEFAULT_SHINGLE) -> None:
+        from datasketch import MinHash, MinHashLSH
+
+        if not 0.0 < threshold <= 1.0:
+            raise ValueError(f"near-duplicate threshold must be in (0, 1], got {threshold}")
+        self.threshold, self.num_perm, self.shingle = threshold, num_perm, shingle
+        self._minhash = MinHash
+        template = MinHash(num_perm=num_perm, seed=1)
+        self._permutations, self._scheme = template.permutations, template.scheme  # built once, not per sample
+        self._lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+        self._signatures: list[Any] = []
+        self._labels: list[str] = []
+
+    def signature(self, text: str):
+        """The MinHash of a text, or None when it has no tokens (such samples are never near-duplicates)."""
+        grams = shingles(text, self.shingle)
+        if not grams:
+            return None
+        minhash = self._minhash(num_perm=self.num_perm, seed=1, permutations=self._permutations, scheme=self._scheme)
+        minhash.update_batch(grams)
+        return minhash
+
+    def check(self, text: str, label: str) -> Duplicate | None:
+        minhash = self.signature(text)
+        if minhash is None:
+            return None
+        values = minhash.hashvalues
+        best = None
+        for index in self._lsh.query(minhash):
+            similarity = float((self._signatures[index] == values).mean())
+            if similarity >= self.threshold and (best is None or index < best[0]):
+                best = (index, similarity)
+        if best is not None:
+            return Duplicate("near", self._labels[best[0]], best[1])
+        self._lsh.insert(len(self._signatures), minhash, check_duplication=False)
+        self._signatures.append(values.copy())
+        self._labels.append(label)
+        return None
+
+    def __len__(self) -> int:
+        return len(self._signatures)

@@ -1,0 +1,310 @@
+"""Training mixes: a spec (``opentoollab.trainer.recipe``) → filtered, decontaminated, deduplicated, sampled samples.
+
+Order of work, per entry in spec order and file order: read → reject malformed lines (JSONL files
+are validated) → filters (subset, tag, language) → decontamination → exact dedup → near dedup →
+the pool of available samples → a seeded draw of the requested amount. Only line offsets are kept
+in memory; samples are read again when the mix is iterated. Same spec + seed → same bytes.
+May import: ``opentoollab.tag``, ``opentoollab.datasets``, ``opentoollab.format``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import random
+from array import array
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from .. import __version__
+from ..format.sample import Sample, sample_id
+from .decontaminate import EvalSet, build_index, known_evaluation_sets
+from .dedup import Duplicate, ExactDeduper, NearDeduper, user_turns
+from .recipe import Entry, MixError, MixSpec, TagInfo, load_spec, load_tag_index, sample_tags
+
+
+# --- building ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class EntryReport:
+    """What happened to one entry; read = rejected + filtered + contaminated + duplicates + available."""
+
+    input: str
+    amount: str
+    files: list[str] = field(default_factory=list)
+    evaluation: list[str] = field(default_factory=list)
+    read: int = 0
+    rejected: int = 0
+    filtered: int = 0
+    contaminated: int = 0
+    duplicate_exact: int = 0
+    duplicate_near: int = 0
+    available: int = 0
+    requested: int = 0
+    taken: int = 0
+    upsampled: bool = False
+
+
+STEPS = ("read", "rejected", "filtered", "contaminated", "duplicate_exact", "duplicate_near", "available", "requested", "taken")
+
+
+class Mix:
+    """The chosen samples of a mix, read lazily from their files in output order (re-iterable)."""
+
+    def __init__(self, files: list[Path], picks: list[tuple[int, int]]) -> None:
+        self.files = files
+        self.picks = picks  # (file index, byte offset of the line)
+
+    def __len__(self) -> int:
+        return len(self.picks)
+
+    def __iter__(self) -> Iterator[Sample]:
+        handles: dict[int, Any] = {}
+        try:
+            for file_index, offset in self.picks:
+                handle = handles.get(file_index)
+                if handle is None:
+                    handle = handles[file_index] = open(self.files[file_index], "rb")
+                handle.seek(offset)
+                yield json.loads(handle.readline())
+        finally:
+            for handle in handles.values():
+                handle.close()
+
+
+def _located_lines(path: Path) -> Iterator[tuple[int, int, bytes]]:
+    """(1-based line number, byte offset, stripped bytes) of every non-blank line."""
+    offset = 0
+    with open(path, "rb") as handle:
+        for number, line in enumerate(handle, 1):
+            stripped = line.strip()
+            if stripped:
+                yield number, offset, stripped
+            offset += len(line)
+
+
+def _entry_files(entry: Entry, store) -> tuple[list[Path], list[str], bool]:
+    """The files of an entry, the evaluation sets among them, and whether it is a path (validated)."""
+    from ..datasets.sources import canonical_name, get_source
+    from ..datasets.store import resolve_inputs
+
+    path = Path(entry.input)
+    if path.suffix == ".jsonl":
+        if not path.is_file():
+            raise MixError(f"{entry.input}: file not found")
+        return [path], [], True
+    try:
+        files = resolve_inputs([entry.input], store)
+    except FileNotFoundError as exc:
+        raise MixError(str(exc.args[0])) from None
+    if entry.filters.subsets:
+        unknown = sorted(set(entry.filters.subsets) - {f.stem for f in files})
+        if unknown:
+            raise MixError(f"{entry.input} has no subset {', '.join(unknown)}; it has {', '.join(f.stem for f in files)}")
+        files = [f for f in files if f.stem in entry.filters.subsets]
+    canonical = canonical_name(entry.input.partition("/")[0])
+    evaluation = []
+    if canonical is not None:
+        marked = set(get_source(canonical).evaluation_subsets)
+        evaluation = [f"{canonical}/{f.stem}" for f in files if f.stem in marked]
+    return files, evaluation, False
+
+
+def _pick(rng: random.Random, available: int, wanted: int) -> list[int]:
+    """Indices into the pool: without replacement up to its size, then whole passes plus a sampled rest."""
+    if available == 0 or wanted == 0:
+        return []
+    passes, rest = divmod(wanted, available)
+    return sorted(list(range(available)) * passes + rng.sample(range(available), rest))
+
+
+def build_mix(spec: str | Path | MixSpec, store, seed: int | None = None, *, progress: bool = False,
+              log: Callable[[str], None] | None = None, **overrides: Any) -> tuple[Mix, dict[str, Any]]:
+    """Build a mix: (the chosen samples, lazily re-readable; the manifest of what went in and out).
+
+    ``seed`` and ``overrides`` (any MixSpec field, None meaning "keep the spec's") take precedence
+    over a recipe's values. Raises MixError for a spec that cannot be honoured.
+    """
+    spec = load_spec(spec)
+    changes = {k: v for k, v in overrides.items() if v is not None}
+    if seed is not None:
+        changes["seed"] = seed
+    unknown = set(changes) - {f.name for f in dataclasses.fields(MixSpec)}
+    if unknown:
+        raise TypeError(f"unknown mix option(s): {', '.join(sorted(unknown))}")
+    spec = dataclasses.replace(spec, **changes)
+    warnings: list[str] = []
+    removed: list[dict[str, Any]] = []
+
+    plans = [(entry, *_entry_files(entry, store)) for entry in spec.entries]
+    trained_on_eval = sorted({name for _e, _f, evaluation, _p in plans for name in evaluation})
+    if trained_on_eval and not spec.allow_eval:
+        raise MixError(f"the mix includes evaluation data ({', '.join(trained_on_eval)}); a model trained on it "
+                       f"cannot be evaluated on it. Pass --allow-eval (recipe: decontaminate.allow_eval) to do it anyway.")
+    if trained_on_eval:
+        warnings.append(f"TRAINING ON EVALUATION DATA: {', '.join(trained_on_eval)} — scores of a model trained on "
+                        f"this mix on these sets are not evaluation results.")
+
+    decontamination: dict[str, Any] = {"enabled": spec.decontaminate}
+    index = None
+    if spec.decontaminate:
+        sets, missing = known_evaluation_sets(store, log=log)
+        for extra in spec.eval_sets:
+            files, _evaluation, _is_path = _entry_files(Entry(extra), store)
+            sets.append(EvalSet(extra, files))
+        index, counts = build_index(sets, ngram=spec.ngram, min_tokens=spec.min_tokens, exclude=set(trained_on_eval))
+        decontamination.update(ngram=spec.ngram, min_tokens=spec.min_tokens, against=counts,
+                               excluded=trained_on_eval, missing=missing, removed=0)
+        for item in missing:
+            warnings.append(f"NOT CHECKED for contamination against {item}")
+        if not counts:
+            warnings.append("NO EVALUATION SET FOUND: this mix was not checked for benchmark contamination")
+    else:
+        warnings.append("DECONTAMINATION DISABLED: this mix was not checked against any evaluation set")
+
+    exact = ExactDeduper() if spec.dedup else None
+    near = NearDeduper(spec.near_threshold, spec.num_perm, spec.shingle) if spec.near_dedup else None
+
+    from tqdm import tqdm
+
+    files: list[Path] = []
+    reports: list[EntryReport] = []
+    pools: list[tuple[array, array]] = []
+    bar = tqdm(desc="mix", unit=" samples", disable=None if progress else True, leave=False, mininterval=0.5)
+    for entry, entry_files, evaluation, is_path in plans:
+        report = EntryReport(entry.input, entry.amount, [str(f) for f in entry_files], evaluation)
+        needs_tags, tagged_any = entry.filters.needs_tags or spec.filters.needs_tags, False
+        pool_files, pool_offsets = array("i"), array("q")
+        for path in entry_files:
+            file_index = len(files)
+            files.append(path)
+            tag_index = load_tag_index(path, store) if needs_tags else {}
+            tagged_any = tagged_any or bool(tag_index)
+            for number, offset, raw in _located_lines(path):
+                bar.update(1)
+                report.read += 1
+                where = {"input": entry.input, "file": str(path), "line": number}
+                sample, reason = _parse(raw, is_path)
+                if reason:
+                    report.rejected += 1
+                    removed.append({"step": "reject", **where, "reason": reason})
+                    continue
+                label = sample_id(sample) or f"{path}:{number}"
+                tagged = _tag_info(tag_index, label, sample) if needs_tags else None
+                if not (entry.filters.accepts(sample, tagged) and spec.filters.accepts(sample, tagged)):
+                    report.filtered += 1
+                    continue
+                where = {"id": label, **where}
+                hit = index.check(sample) if index is not None else None
+                if hit is not None:
+                    report.contaminated += 1
+                    decontamination["removed"] += 1
+                    removed.append({"step": "decontaminate", **where, **hit.as_dict()})
+                    continue
+                duplicate: Duplicate | None = exact.check(sample, label) if exact is not None else None
+                if duplicate is None and near is not None:
+                    duplicate = near.check("\n".join(user_turns(sample)), label)
+                if duplicate is not None:
+                    if duplicate.kind == "exact":
+                        report.duplicate_exact += 1
+                    else:
+                        report.duplicate_near += 1
+                    removed.append({"step": "dedup", **where, **duplicate.as_dict()})
+                    continue
+                pool_files.append(file_index)
+                pool_offsets.append(offset)
+        report.available = len(pool_offsets)
+        if needs_tags and not tagged_any and report.read and report.filtered == report.read - report.rejected:
+            warnings.append(f"{entry.input}: no sample passed the tag/language filter and it has no tag files: "
+                            f"run `python tag run --datasets {entry.input}` first")
+        reports.append(report)
+        pools.append((pool_files, pool_offsets))
+    bar.close()
+
+    picks: list[tuple[int, int]] = []
+    for number, (entry, report, (pool_files, pool_offsets)) in enumerate(zip(spec.entries, reports, pools)):
+        report.requested = entry.wanted(report.available)
+        rng = random.Random(f"{spec.seed}/{number}/{entry.input}")
+        chosen = _pick(rng, report.available, report.requested)
+        report.taken = len(chosen)
+        report.upsampled = report.requested > report.available > 0
+        if report.upsampled:
+            warnings.append(f"{entry.input}: {report.requested} requested but {report.available} available — "
+                            f"sampled with replacement (each sample {report.requested / report.available:.2f}× on average)")
+        if report.requested and not report.available:
+            warnings.append(f"{entry.input}: {report.requested} requested but nothing is available after filtering and cleaning")
+        picks.extend((pool_files[i], pool_offsets[i]) for i in chosen)
+    if spec.shuffle:
+        random.Random(f"{spec.seed}/shuffle").shuffle(picks)
+
+    mix = Mix(files, picks)
+    totals = {step: sum(getattr(r, step) for r in reports) for step in STEPS}
+    manifest = {
+        "kind": "mix",
+        "opentoollab_version": __version__,
+        "seed": spec.seed,
+        "spec": spec.describe(),
+        "sources": [dataclasses.asdict(r) for r in reports],
+        "totals": totals,
+        "dedup": {"exact": spec.dedup, "near": spec.near_dedup and {"threshold": spec.near_threshold,
+                                                                   "num_perm": spec.num_perm, "shingle": spec.shingle},
+                  "removed_exact": totals["duplicate_exact"], "removed_near": totals["duplicate_near"]},
+        "decontamination": decontamination,
+        "trained_on_evaluation": trained_on_eval,
+        "warnings": warnings,
+        "removed": removed,
+    }
+    return mix, manifest
+
+
+def _tag_info(index: dict[str, TagInfo], label: str, sample: Sample) -> TagInfo:
+    found = index.get(label)
+    own = sample_tags(sample)
+    if found is None:
+        return TagInfo(frozenset(own), None)
+    return TagInfo(found.tags | own, found.language) if own else found
+
+
+def _parse(raw: bytes, validate: bool) -> tuple[Sample | None, str | None]:
+    try:
+        sample = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return None, f"invalid JSON: {exc}"
+    if not isinstance(sample, list) or not all(isinstance(m, dict) for m in sample):
+        return None, "not a sample (a JSON array of message objects)"
+    if validate:
+        from ..format.validate import validate_sample
+
+        problems = validate_sample(sample)
+        if problems:
+            return None, "invalid sample: " + "; ".join(str(p) for p in problems[:3])
+    return sample, None
+
+
+def output_paths(out: str | Path) -> tuple[Path, Path, Path]:
+    """The mix file and, beside it, its manifest and its removal report."""
+    out = Path(out)
+    stem = out.name[: -len(".jsonl")] if out.name.endswith(".jsonl") else out.name
+    return out, out.with_name(f"{stem}.manifest.json"), out.with_name(f"{stem}.removed.jsonl")
+
+
+def write_mix(out: str | Path, mix: Mix, manifest: dict[str, Any]) -> dict[str, Any]:
+    """Write the samples (unified JSONL), the manifest and the removal report, all atomically.
+
+    Returns the manifest as written: without the per-sample removal list (that is the report
+    file), with the output's path, sample count and sha256.
+    """
+    from ..format.jsonl import write_json, write_jsonl, write_samples
+
+    path, manifest_path, removed_path = output_paths(out)
+    count = write_samples(path, mix, validate=False)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    written = {k: v for k, v in manifest.items() if k != "removed"}
+    written["output"] = {"path": str(path), "samples": count, "sha256": digest,
+                         "removed_report": str(removed_path), "removed": len(manifest["removed"])}
+    write_jsonl(removed_path, manifest["removed"])
+    write_json(manifest_path, written)
+    return written
