@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import importlib
+import pickle
 import inspect
 import json
 import re
@@ -150,7 +151,7 @@ class Toolkit:
                                                       "default_config", "declaration"})
 
     def __init__(self, config: dict[str, Any] | None = None, root: Path | None = None) -> None:
-        self.config = copy.deepcopy(config) if config is not None else self.default_config()
+        self.config = clone(config) if config is not None else self.default_config()
         self.root = root
         self.state: dict[str, Any] = {}
         self.setup()
@@ -168,8 +169,7 @@ class Toolkit:
 
     @classmethod
     def tool_names(cls) -> list[str]:
-        return sorted(name for name, member in inspect.getmembers(cls, inspect.isfunction)
-                      if not name.startswith("_") and name not in cls._NOT_TOOLS)
+        return list(_tool_names(cls))
 
     @classmethod
     def declaration(cls, tool: str) -> dict[str, Any]:
@@ -182,7 +182,7 @@ class Toolkit:
 
     def call(self, tool: str, arguments: dict[str, Any]) -> Any:
         """Run one call: validated arguments, time limit, JSON result (``{"error": ...}`` on a tool failure)."""
-        if tool not in self.tool_names():
+        if tool not in _tool_names(type(self)):
             raise ToolkitError(f"toolkit {self.name!r} has no tool {tool!r}; tools: {', '.join(self.tool_names())}")
         if not isinstance(arguments, dict):
             return {"error": "arguments must be a JSON object"}
@@ -191,12 +191,23 @@ class Toolkit:
             return {"error": problem}
         try:
             with time_limit(CALL_SECONDS):
-                result = getattr(self, tool)(**copy.deepcopy(arguments))
+                result = getattr(self, tool)(**clone(arguments))
         except ToolError as error:
             return {"error": str(error)}
         except CallTimeout:
             return {"error": f"{tool} took longer than {CALL_SECONDS:g} s"}
         return check_result(result)
+
+
+def clone(value: Any) -> Any:
+    """A deep copy of a JSON-like value (a pickle round trip: several times faster than copy.deepcopy)."""
+    return pickle.loads(pickle.dumps(value, pickle.HIGHEST_PROTOCOL))
+
+
+@lru_cache(maxsize=None)
+def _tool_names(cls: type) -> tuple[str, ...]:
+    return tuple(sorted(name for name, _member in inspect.getmembers(cls, inspect.isfunction)
+                        if not name.startswith("_") and name not in cls._NOT_TOOLS))
 
 
 @lru_cache(maxsize=None)
@@ -233,8 +244,8 @@ def check_result(result: Any) -> Any:
     return result
 
 
-class CallTimeout(Exception):
-    pass
+class CallTimeout(BaseException):
+    """A call ran past its time limit (a BaseException, so tool code that catches Exception cannot swallow it)."""
 
 
 @contextmanager
