@@ -2,7 +2,9 @@
 
 The judge reads a sample's dialogue, calls and results and answers in JSON whether a call uses a
 parameter value found nowhere in the dialogue or earlier results (hallucinated), and whether the
-assistant's text agrees with the tool results. Its findings become problems with the rule codes
+assistant's text agrees with the tool results. Requests go through the shared LLM client
+(``opentoollab.llm.client``: retries with backoff on connection errors, 429 and 5xx; the API key
+never leaves the client). Its findings become problems with the rule codes
 ``judge_hallucinated_value`` and ``judge_inconsistent_response``. Answers are cached in SQLite by
 (model, prompt) so reruns do not pay twice; a failed request is reported, never cached.
 Off by default (``python tag run --judge-url … --judge-model …``).
@@ -15,12 +17,11 @@ import json
 import re
 import sqlite3
 import threading
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 from ..format.sample import CALL_ROLES, Sample, assign_call_ids, first_candidates
+from ..llm.client import Client, ClientError
 
 PROMPT_VERSION = "1"
 SYSTEM = (
@@ -83,9 +84,10 @@ class Judge:
     """Callable sample → verdict dict (``problems``, ``cached``, or ``skipped``/``error``)."""
 
     def __init__(self, base_url: str, model: str, *, api_key: str | None = None,
-                 cache_path: str | Path | None = None, timeout: float = 120.0) -> None:
-        self.url = base_url.rstrip("/") + "/chat/completions"
-        self.model, self.api_key, self.timeout = model, api_key, timeout
+                 cache_path: str | Path | None = None, timeout: float = 120.0, retries: int = 2) -> None:
+        self.client = Client(base_url, model, api_key, timeout=timeout, retries=retries, temperature=0)
+        self.url = self.client.info()["base_urls"][0] + "/chat/completions"
+        self.model, self.timeout = model, timeout
         self.stats = {"requests": 0, "cached": 0, "errors": 0, "skipped": 0}
         self._lock = threading.Lock()
         self._db = None
@@ -109,7 +111,7 @@ class Judge:
             cached = False
             try:
                 answer = self._ask(text)
-            except (OSError, ValueError, KeyError, IndexError, urllib.error.URLError) as exc:
+            except (ClientError, OSError, ValueError) as exc:
                 self.stats["errors"] += 1
                 return {"error": f"{type(exc).__name__}: {exc}", "problems": []}
             self._store(key, answer)
@@ -122,16 +124,9 @@ class Judge:
         return {"verdict": verdict, "problems": verdict_problems(sample, verdict), "cached": cached}
 
     def _ask(self, text: str) -> str:
-        body = json.dumps({"model": self.model, "temperature": 0, "messages": [
-            {"role": "system", "content": SYSTEM}, {"role": "user", "content": text}]}).encode("utf-8")
-        headers = {"Content-Type": "application/json"}
-        if self.api_key:
-            headers["Authorization"] = f"Bearer {self.api_key}"
-        request = urllib.request.Request(self.url, data=body, headers=headers, method="POST")
         self.stats["requests"] += 1
-        with urllib.request.urlopen(request, timeout=self.timeout) as response:
-            payload = json.loads(response.read().decode("utf-8"))
-        return payload["choices"][0]["message"]["content"]
+        reply = self.client.chat([{"role": "system", "content": SYSTEM}, {"role": "user", "content": text}])
+        return reply.content
 
     def _cached(self, key: str) -> str | None:
         if self._db is None:
