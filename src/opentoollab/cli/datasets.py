@@ -13,6 +13,7 @@ from ..format.jsonl import atomic_dir
 from ..datasets.sources import FetchError, get_source, source_names
 from ..datasets.store import Store, failed_subsets, process, resolve_inputs
 from .common import data_dir_option, fail, print_table
+from .generate import generate
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
@@ -26,7 +27,11 @@ def datasets() -> None:
       python datasets deal BFCL        # download + process
       python datasets stats BFCL       # what is in it
       python datasets list             # every known corpus and its state
+      python datasets generate --n 1000 --seed 1   # fresh execution-grounded data
     """
+
+
+datasets.add_command(generate)
 
 
 def _source(name: str):

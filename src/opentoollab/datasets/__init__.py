@@ -2,6 +2,7 @@
 
 Owns: the data root and the process pipeline (``store``), pinned and checksummed fetching
 (``fetch``), one adapter module per corpus (``sources/``, with its registry), per-file statistics
-(``stats``), parquet export and hub push (``export``), and the offline generator (``generate/``).
-May import: ``opentoollab.tools`` and ``opentoollab.format``.
+(``stats``), parquet export and hub push (``export``), the offline generator (``generate/``) and the
+LLM synthesis pipelines (``synth/``).
+May import: ``opentoollab.tools``, ``opentoollab.llm`` and ``opentoollab.format``.
 """

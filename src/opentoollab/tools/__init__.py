@@ -9,6 +9,7 @@ May import: ``opentoollab.format`` and the standard library / third-party packag
 from __future__ import annotations
 
 # The registry lives in base (one registry line per toolkit module there), so base never imports this package.
-from .base import REGISTRY, Episode, Toolkit, ToolError, ToolkitError, get_toolkit, toolkit_names
+from .base import REGISTRY, Toolkit, ToolError, ToolkitError, get_toolkit, toolkit_names
+from .episode import Episode
 
 __all__ = ["Episode", "REGISTRY", "ToolError", "Toolkit", "ToolkitError", "get_toolkit", "toolkit_names"]

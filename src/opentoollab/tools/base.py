@@ -7,9 +7,8 @@ config (a JSON object); results are JSON values. A call is validated against the
 runs under a time limit, and its result is size-checked; a tool's own failure (``ToolError``,
 e.g. "no such file") becomes the result ``{"error": "..."}`` the way a real API answers.
 
-An ``Episode`` is one sandboxed world: a private temporary folder (the file-system toolkits' root,
-built from the config's seed) plus one instance of each toolkit sharing it; the folder is removed
-when the episode ends. Everything is deterministic for a config: no wall clock, no random paths.
+Episodes (one sandboxed world of several toolkits) are in ``episode``. Everything is deterministic
+for a config: no wall clock, no random paths.
 
 May import: the standard library, ``opentoollab.format``, jsonschema-rs.
 """
@@ -22,9 +21,7 @@ import pickle
 import inspect
 import json
 import re
-import shutil
 import signal
-import tempfile
 import threading
 import types
 import typing
@@ -293,51 +290,3 @@ def get_toolkit(name: str) -> type[Toolkit]:
         raise ToolkitError(f"unknown toolkit {name!r}; known: {', '.join(REGISTRY)}")
     module, cls = REGISTRY[key]
     return getattr(importlib.import_module(module), cls)
-
-
-# ---------------------------------------------------------------------------------- episodes
-class Episode:
-    """One sandboxed world: toolkits by name sharing a private folder, removed on ``close``.
-
-    ``config`` maps toolkit name → its config; the key ``"files"`` configures the seed tree
-    (see ``opentoollab.tools.seedtree``) for toolkits with ``uses_files``.
-    """
-
-    def __init__(self, toolkits: list[str], config: dict[str, Any] | None = None) -> None:
-        self.config = copy.deepcopy(config or {})
-        classes = [get_toolkit(name) for name in toolkits]
-        self._tmp: str | None = None
-        self.root: Path | None = None
-        if any(cls.uses_files for cls in classes):
-            from .seedtree import build_tree
-
-            self._tmp = tempfile.mkdtemp(prefix="otl-episode-")
-            self.root = Path(self._tmp) / "workspace"
-            build_tree(self.root, self.config.get("files", {}))
-        self.toolkits = {cls.name: cls(self.config.get(cls.name), self.root) for cls in classes}
-        self._by_tool: dict[str, Toolkit] = {}
-        for kit in self.toolkits.values():
-            for tool in kit.tool_names():
-                if tool in self._by_tool:
-                    raise ToolkitError(f"tool {tool!r} is defined by both {self._by_tool[tool].name} and {kit.name}")
-                self._by_tool[tool] = kit
-
-    def tools(self) -> list[dict[str, Any]]:
-        return [declaration for kit in self.toolkits.values() for declaration in kit.tools()]
-
-    def call(self, tool: str, arguments: dict[str, Any]) -> Any:
-        kit = self._by_tool.get(tool)
-        if kit is None:
-            raise ToolkitError(f"no tool {tool!r} in this episode")
-        return kit.call(tool, arguments)
-
-    def close(self) -> None:
-        if self._tmp:
-            shutil.rmtree(self._tmp, ignore_errors=True)
-            self._tmp = None
-
-    def __enter__(self) -> "Episode":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...format.sample import CallNumbering, follow_path
-from ...tools.base import Episode
+from ...tools.episode import Episode
 
 
 class ProgramError(Exception):
@@ -84,9 +84,9 @@ class Dialogue:
     def assistant(self, text: str) -> None:
         self.messages.append({"role": "assistant", "content": text})
 
-    def call(self, name: str, **arguments: Any) -> Call:
+    def call(self, tool: str, /, **arguments: Any) -> Call:
         """Run one call now: a tool_call of one call and its tool_response."""
-        return self.calls_at_once([(name, arguments)])[0]
+        return self.calls_at_once([(tool, arguments)])[0]
 
     def calls_at_once(self, requests: list[tuple[str, dict[str, Any]]]) -> list[Call]:
         """Run independent calls as one parallel wave: one tool_call message, one tool_response."""

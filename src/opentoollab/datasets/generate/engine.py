@@ -16,8 +16,9 @@ import random
 from typing import Any, Iterator
 
 from ...format.sample import CALL_ROLES, Sample, assign_call_ids, resolve_links
-from ...tools.base import REGISTRY, Episode, get_toolkit
-from . import chains, intents_services, programs  # noqa: F401  (intent modules register on import)
+from ...tools.base import REGISTRY, get_toolkit
+from ...tools.episode import Episode
+from . import chains, chains_files, intents_files, intents_services, programs  # noqa: F401  (modules register on import)
 from .chains import CHAINS
 from .dialogue import Dialogue, ProgramError
 from .intents import INTENTS, World
@@ -32,16 +33,6 @@ SIMPLE = {"single": programs.single, "multiple": programs.multiple, "parallel": 
 CHEAP = ("math", "calendar", "notes", "tickets", "shop")  # toolkits without a file tree: distractor sources
 
 
-def _optional_intents() -> None:
-    """Intent modules for toolkits that may be absent import lazily, so the rest keeps working."""
-    try:
-        importlib.import_module(f"{__package__}.intents_files")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"{__package__}.intents_files":
-            raise
-
-
-_optional_intents()
 
 
 def episode_config(toolkits: list[str], seed: int, files_sampled: int) -> dict[str, Any]:
@@ -129,6 +120,8 @@ def generate(recipe: Recipe, start: int = 0, stop: int | None = None) -> Iterato
                 break
             except ProgramError as exc:
                 reasons.append(str(exc))
+            except Exception as exc:  # noqa: BLE001 - a program bug costs one draw (reported), never the run
+                reasons.append(f"internal error: {type(exc).__name__}: {exc}")
         else:
             yield k, None, reasons
 

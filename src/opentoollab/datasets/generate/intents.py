@@ -45,11 +45,12 @@ def intent(key: str, toolkit: str) -> Callable[[IntentFn], IntentFn]:
 
 
 def tr(rng: random.Random, lang: str, en: tuple[str, ...] | str, zh: tuple[str, ...] | str, **slots: Any) -> str:
-    """One of the wordings for ``lang``, filled with ``slots``."""
+    """One of the wordings for ``lang``, filled with ``slots`` (text without slots is used as is: it may hold braces)."""
     options = en if lang == "en" else zh
     if isinstance(options, str):
         options = (options,)
-    return options[rng.randrange(len(options))].format(**slots)
+    chosen = options[rng.randrange(len(options))]
+    return chosen.format(**slots) if slots else chosen
 
 
 def num(value: Any) -> str:

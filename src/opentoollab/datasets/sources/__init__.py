@@ -16,6 +16,7 @@ REGISTRY: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "APIGen-MT": ("opentoollab.datasets.sources.apigen_mt", "APIGenMT", ("apigen-mt-5k",)),
     "Hermes": ("opentoollab.datasets.sources.hermes", "Hermes", ("hermes-fc-v1", "hermes-function-calling-v1")),
     "Glaive": ("opentoollab.datasets.sources.glaive", "Glaive", ("glaive-fc-v2", "glaive-function-calling-v2")),
+    "generated": ("opentoollab.datasets.sources.generated", "Generated", ("offline-generated", "opentoollab-generated")),
 }
 
 
