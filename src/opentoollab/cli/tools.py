@@ -70,13 +70,13 @@ def list_command(name, grep, as_json, store):
         else:
             click.echo(f"no corpus tool catalogs in {folder} yet (`python datasets deal NAME` writes them)")
         return
-    if name.lower() in REGISTRY:
-        _print_tools(_toolkit(name).tools(), grep, as_json)
-        return
     from ..datasets.sources import canonical_name
 
     wanted = (canonical_name(name) or name).lower()
     match = [p for p in catalogs if p.stem.lower() == wanted]
+    if not match and name.lower() in REGISTRY:  # a corpus catalog of the same name (BFCL) comes first
+        _print_tools(_toolkit(name).tools(), grep, as_json)
+        return
     if not match:
         fail(f"no toolkit or catalog named {name!r} (toolkits: {', '.join(REGISTRY)}; catalogs in {folder}: "
              f"run `python datasets deal {name}` first)")

@@ -20,7 +20,7 @@ from .programs import Plan, offer
 
 Chain = Callable[[Dialogue, World, random.Random, str, Plan], list[str]]
 CHAINS: dict[str, dict[str, tuple[tuple[str, ...], Chain]]] = {"dependent": {}, "multi_step": {}, "error_recovery": {},
-                                                               "long_context": {}}
+                                                               "long_context": {}, "multi_turn": {}}
 
 
 def chain(category: str, name: str, *toolkits: str) -> Callable[[Chain], Chain]:

@@ -18,7 +18,7 @@ from typing import Any, Iterator
 from ...format.sample import CALL_ROLES, Sample, assign_call_ids, resolve_links
 from ...tools.base import REGISTRY, get_toolkit
 from ...tools.episode import Episode
-from . import chains, chains_files, intents_files, intents_services, programs  # noqa: F401  (modules register on import)
+from . import chains, chains_files, intents_files, intents_more, intents_services, journeys, programs  # noqa: F401  (modules register on import)
 from .chains import CHAINS
 from .dialogue import Dialogue, ProgramError
 from .intents import INTENTS, World
@@ -71,7 +71,8 @@ def build_sample(recipe: Recipe, k: int, attempt: int = 0) -> Sample:
     category = _choose(rng, recipe.categories)
     lang = _choose(rng, recipe.languages)
     allowed = list(recipe.toolkits)
-    if category in SIMPLE:
+    chained = [(name, kits, fn) for name, (kits, fn) in CHAINS.get(category, {}).items() if all(k in allowed for k in kits)]
+    if category in SIMPLE and not (chained and rng.random() < 0.5):
         keys = [key for key, (kit, _fn) in INTENTS.items() if kit in allowed]
         if not keys:
             raise ProgramError("no intents for these toolkits")
@@ -79,7 +80,7 @@ def build_sample(recipe: Recipe, k: int, attempt: int = 0) -> Sample:
         needed = [main]
         run = SIMPLE[category]
     else:
-        options = [(name, kits, fn) for name, (kits, fn) in CHAINS[category].items() if all(k in allowed for k in kits)]
+        options = chained
         if not options:
             raise ProgramError(f"no {category} program for these toolkits")
         _name, needed, function = options[rng.randrange(len(options))]

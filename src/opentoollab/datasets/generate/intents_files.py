@@ -114,7 +114,7 @@ def pdf(world: World, rng: random.Random, lang: str) -> Ask:
                action=tr(rng, lang, "read PDF documents", "读取 PDF 文档"))
 
 
-def _table_file(world: World, rng: random.Random) -> tuple[dict[str, Any], str | None, list[str], list[Any]]:
+def table_file(world: World, rng: random.Random) -> tuple[dict[str, Any], str | None, list[str], list[Any]]:
     f = _file(world, rng, "csv", "xlsx")
     if f["type"] == "xlsx":
         sheet = rng.choice(sorted(f["sheets"]))
@@ -125,7 +125,7 @@ def _table_file(world: World, rng: random.Random) -> tuple[dict[str, Any], str |
 
 @intent("files.read_table", "files")
 def read_table(world: World, rng: random.Random, lang: str) -> Ask:
-    f, sheet, _columns, _row = _table_file(world, rng)
+    f, sheet, _columns, _row = table_file(world, rng)
     rows = rng.choice((3, 5))
     where = f"{f['path']}" + (f" (sheet {sheet})" if sheet else "")
     text = tr(rng, lang, (f"Show me the first {rows} rows of {where}.", f"Preview {where}: header and {rows} rows."),
@@ -139,14 +139,14 @@ def read_table(world: World, rng: random.Random, lang: str) -> Ask:
     return Ask("read_table", args, text, reply, action=tr(rng, lang, "open spreadsheets", "打开表格"))
 
 
-def _numeric_column(columns: list[str], row: list[Any], rng: random.Random) -> tuple[str, Any]:
+def numeric_column(columns: list[str], row: list[Any], rng: random.Random) -> tuple[str, Any]:
     numeric = [(c, v) for c, v in zip(columns, row) if isinstance(v, (int, float)) and not isinstance(v, bool) and c != "id"]
     if not numeric:
         raise ProgramError("no numeric column")
     return rng.choice(numeric)
 
 
-def _text_column(columns: list[str], row: list[Any], rng: random.Random) -> str:
+def text_column(columns: list[str], row: list[Any], rng: random.Random) -> str:
     text = [c for c, v in zip(columns, row) if isinstance(v, str) and c not in ("id", "sku", "name", "title", "product")
             and "date" not in c and "email" not in c]
     if not text:
@@ -156,9 +156,9 @@ def _text_column(columns: list[str], row: list[Any], rng: random.Random) -> str:
 
 @intent("tables.aggregate", "tables")
 def aggregate(world: World, rng: random.Random, lang: str) -> Ask:
-    f, sheet, columns, row = _table_file(world, rng)
-    column, _ = _numeric_column(columns, row, rng)
-    group = _text_column(columns, row, rng)
+    f, sheet, columns, row = table_file(world, rng)
+    column, _ = numeric_column(columns, row, rng)
+    group = text_column(columns, row, rng)
     metric = rng.choice(("sum", "mean", "max", "min"))
     names = {"sum": ("total", "总和"), "mean": ("average", "平均值"), "max": ("maximum", "最大值"), "min": ("minimum", "最小值")}[metric]
     text = tr(rng, lang, (f"In {f['path']}, what's the {names[0]} {column} per {group}?", f"Group {f['path']} by {group} and give me the {names[0]} of {column}."),
@@ -174,8 +174,8 @@ def aggregate(world: World, rng: random.Random, lang: str) -> Ask:
 
 @intent("tables.filter", "tables")
 def filter_rows(world: World, rng: random.Random, lang: str) -> Ask:
-    f, sheet, columns, row = _table_file(world, rng)
-    column, value = _numeric_column(columns, row, rng)
+    f, sheet, columns, row = table_file(world, rng)
+    column, value = numeric_column(columns, row, rng)
     op = rng.choice((">", ">=", "<", "<="))
     threshold = value if isinstance(value, int) else round(value)
     words = {">": ("above", "大于"), ">=": ("at least", "不小于"), "<": ("below", "小于"), "<=": ("at most", "不大于")}[op]
@@ -209,7 +209,7 @@ def sql_count_by(world: World, rng: random.Random, lang: str) -> Ask:
     db = _file(world, rng, "db")
     table = rng.choice(sorted(db["tables"]))
     info = db["tables"][table]
-    group = _text_column(info["columns"], info["first_row"], rng)
+    group = text_column(info["columns"], info["first_row"], rng)
     query = f"SELECT {group}, COUNT(*) AS n FROM {table} GROUP BY {group} ORDER BY n DESC, {group}"
     text = tr(rng, lang, (f"How many {table} are there per {group}?", f"Count the {table} in the database by {group}."),
               (f"每个 {group} 各有多少条 {table} 记录？", f"按 {group} 统计数据库里 {table} 的数量。"))
@@ -224,7 +224,7 @@ def sql_top(world: World, rng: random.Random, lang: str) -> Ask:
     db = _file(world, rng, "db")
     table = rng.choice(sorted(db["tables"]))
     info = db["tables"][table]
-    column, _ = _numeric_column(info["columns"], info["first_row"], rng)
+    column, _ = numeric_column(info["columns"], info["first_row"], rng)
     label = "name" if "name" in info["columns"] else info["columns"][0]
     k = rng.choice((3, 5))
     query = f"SELECT {label}, {column} FROM {table} ORDER BY {column} DESC, {label} LIMIT {k}"

@@ -17,7 +17,7 @@ NUMBER_SETS = ("scores", "prices", "temperatures", "response times", "daily sale
 NUMBER_SETS_ZH = ("分数", "价格", "气温", "响应时间", "每日销售额", "体重", "身高", "评分")
 
 
-def _numbers(rng: random.Random) -> tuple[list[Any], str, str]:
+def number_list(rng: random.Random) -> tuple[list[Any], str, str]:
     count = rng.randint(4, 9)
     if rng.random() < 0.5:
         values: list[Any] = [rng.randint(1, 400) for _ in range(count)]
@@ -27,25 +27,25 @@ def _numbers(rng: random.Random) -> tuple[list[Any], str, str]:
     return values, NUMBER_SETS[kind], NUMBER_SETS_ZH[kind]
 
 
-def _listed(values: list[Any]) -> str:
+def listed(values: list[Any]) -> str:
     return ", ".join(num(v) for v in values)
 
 
 # ------------------------------------------------------------------------------------------ math
 def _stat(tool: str, key: str, en_name: str, zh_name: str):
     def build(world: World, rng: random.Random, lang: str) -> Ask:
-        values, kind, kind_zh = _numbers(rng)
+        values, kind, kind_zh = number_list(rng)
         text = tr(rng, lang,
-                  (f"What is the {en_name} of these {kind}: {_listed(values)}?", f"Compute the {en_name} of {_listed(values)}.",
-                   f"I have {kind} {_listed(values)} — what's their {en_name}?"),
-                  (f"这些{kind_zh}的{zh_name}是多少：{_listed(values)}？", f"帮我算一下 {_listed(values)} 的{zh_name}。",
-                   f"我有一组{kind_zh}：{_listed(values)}，{zh_name}是多少？"))
+                  (f"What is the {en_name} of these {kind}: {listed(values)}?", f"Compute the {en_name} of {listed(values)}.",
+                   f"I have {kind} {listed(values)} — what's their {en_name}?"),
+                  (f"这些{kind_zh}的{zh_name}是多少：{listed(values)}？", f"帮我算一下 {listed(values)} 的{zh_name}。",
+                   f"我有一组{kind_zh}：{listed(values)}，{zh_name}是多少？"))
         without = tr(rng, lang, (f"Can you compute the {en_name} of my {kind}?", f"I need the {en_name} of some {kind}."),
                      (f"能帮我算一下{kind_zh}的{zh_name}吗？", f"我需要一组{kind_zh}的{zh_name}。"))
         return Ask(tool, {"numbers": values}, text,
                    lambda r: tr(rng, lang, (f"The {en_name} is {num(r[key])}.", f"{en_name.capitalize()}: {num(r[key])}."),
                                 (f"{zh_name}是 {num(r[key])}。", f"结果：{zh_name}为 {num(r[key])}。")),
-                   omit="numbers", without=without, what=tr(rng, lang, "numbers", "具体数值"), value=_listed(values),
+                   omit="numbers", without=without, what=tr(rng, lang, "numbers", "具体数值"), value=listed(values),
                    action=tr(rng, lang, f"compute a {en_name}", f"计算{zh_name}"))
     return build
 
@@ -114,8 +114,9 @@ def equation(world: World, rng: random.Random, lang: str) -> Ask:
     a, x = rng.choice((2, 3, 4, 5, 7, -2, 0.5)), rng.randint(-20, 40)
     b = rng.randint(-30, 30)
     c = a * x + b
-    text = tr(rng, lang, (f"Solve {num(a)}x + {b} = {num(c)} for x.", f"What x satisfies {num(a)}·x + {b} = {num(c)}?"),
-              (f"解方程 {num(a)}x + {b} = {num(c)}。", f"{num(a)}x + {b} = {num(c)}，x 等于多少？"))
+    lhs = f"{num(a)}x {'+' if b >= 0 else '-'} {abs(b)}"
+    text = tr(rng, lang, (f"Solve {lhs} = {num(c)} for x.", f"What x satisfies {lhs} = {num(c)}?"),
+              (f"解方程 {lhs} = {num(c)}。", f"{lhs} = {num(c)}，x 等于多少？"))
     return Ask("solve_linear_equation", {"a": a, "b": b, "c": c}, text,
                lambda r: tr(rng, lang, f"x = {num(r['x'])}.", f"x = {num(r['x'])}。"),
                action=tr(rng, lang, "solve equations", "解方程"))

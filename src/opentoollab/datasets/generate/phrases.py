@@ -66,6 +66,8 @@ def pick(rng: random.Random, options: tuple[str, ...] | list[str]) -> str:
 def wrap(rng: random.Random, lang: str, request: str) -> str:
     """A request with a varied opener and closer around it."""
     opener, closer = pick(rng, OPENERS[lang]), pick(rng, CLOSERS[lang])
+    if closer.strip(" .!。！").lower() and closer.strip(" .!。！").lower() in request.lower():
+        closer = ""  # no "…, please. Please."
     if opener and lang == "en" and request[:1].isupper() and not opener.endswith((": ", "! ", ". ", "? ")):
         request = request[0].lower() + request[1:]
     return f"{opener}{request}{closer}".strip()
