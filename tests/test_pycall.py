@@ -51,6 +51,19 @@ def test_parallel_calls_with_spaces_and_call_like_text_inside_strings():
     assert calls[0]["arguments"] == {"name": "Copa (A), Liga(B)=x"}
 
 
+def test_several_calls_with_spaced_names_and_keyword_argument_names():
+    # issue 15, item 5: spaced names AND several calls AND `from=` (a Python keyword) as an argument name
+    text = '[Get Weather Forecast(city="Berlin", days=3), Currency Converter(amount=100.5, from="EUR", to="JPY")]'
+    expected = [{"name": "Get Weather Forecast", "arguments": {"city": "Berlin", "days": 3}},
+                {"name": "Currency Converter", "arguments": {"amount": 100.5, "from": "EUR", "to": "JPY"}}]
+    assert parse_calls(text, ["Get Weather Forecast", "Currency Converter"]) == expected
+    assert parse_calls(text) == expected  # names found without the declarations too
+    # keyword-like text inside strings and dict keys is left alone; every keyword position is restored
+    calls = parse_calls('[f(a="from=1, class=2", b={"class": 1}, lambda=[1, 2]), g(import=true, x=None)]')
+    assert calls == [{"name": "f", "arguments": {"a": "from=1, class=2", "b": {"class": 1}, "lambda": [1, 2]}},
+                     {"name": "g", "arguments": {"import": True, "x": None}}]
+
+
 def test_a_declared_name_with_parentheses_needs_the_declaration():
     name = "Stock Quote (Deprecated)"
     assert parse_calls(f'[{name}(symbol="AAPL")]', [name]) == [{"name": name, "arguments": {"symbol": "AAPL"}}]

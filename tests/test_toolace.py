@@ -85,6 +85,28 @@ def test_trailing_call_becomes_ground_truth_and_parallel_results_match_by_name(r
         {"name": "Get Manager Placeholder Image", "parameters": {"sport": ["football"]}, "depend_on": []}]}
 
 
+def test_several_calls_with_spaced_names_parse(record, tmp_path):
+    """Issue 15, item 5: a call list whose names hold spaces and which holds several calls (one argument is `from`)."""
+    changed = copy.deepcopy(record)
+    tools = [{"name": "Get Weather Forecast", "description": "Forecast for a city.", "parameters": {
+                 "type": "dict", "properties": {"city": {"type": "string"}, "days": {"type": "integer"}}, "required": ["city"]}},
+             {"name": "Currency Converter", "description": "Convert money.", "parameters": {
+                 "type": "dict", "properties": {"amount": {"type": "number"}, "from": {"type": "string"}, "to": {"type": "string"}},
+                 "required": ["amount", "from", "to"]}}]
+    start = changed["system"].index("invoke:\n") + len("invoke:\n")
+    end = changed["system"].index(". \nShould you")
+    changed["system"] = changed["system"][:start] + json.dumps(tools) + changed["system"][end:]
+    changed["conversations"] = [
+        {"from": "user", "value": "Weather in Berlin for 3 days, and 100.5 EUR in JPY?"},
+        {"from": "assistant", "value": '[Get Weather Forecast(city="Berlin", days=3), '
+                                       'Currency Converter(amount=100.5, from="EUR", to="JPY")]'}]
+    result = run("ToolACE", write_json(tmp_path / "raw" / "data.json", [changed]).parent, tmp_path / "data")
+    assert result.manifest["totals"] == {"in": 1, "out": 1, "rejected": 0, "samples": 1}
+    assert result.samples["train"][0][-1] == {"role": "tool_call_ground_truth", "content": [
+        {"name": "Get Weather Forecast", "parameters": {"city": ["Berlin"], "days": [3]}, "depend_on": []},
+        {"name": "Currency Converter", "parameters": {"amount": [100.5], "from": ["EUR"], "to": ["JPY"]}, "depend_on": []}]}
+
+
 @pytest.mark.parametrize("value, reason", [
     ('[Get Manager Placeholder Image(sport="football"]', "unparsable"),
     ('[Get Player Photo(id="7")]', "not among the declared tools"),

@@ -180,25 +180,39 @@ def list_command(as_json, store):
 
 
 @datasets.command(context_settings=CONTEXT)
-@click.argument("names", nargs=-1, required=True)
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.argument("names", nargs=-1)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output (the per-subset rows; with --overview, the overview rows).")
+@click.option("--overview", "only_overview", is_flag=True, help="Only the overview table (samples and tools per corpus).")
 @data_dir_option
-def stats(names, as_json, store):
-    """Per-subset table of processed corpora or unified JSONL files: samples, tools, turns, calls, structure.
+def stats(names, as_json, only_overview, store):
+    """Overview of processed corpora (samples and unique tools per corpus, the original OpenToolLab's table),
+    then the per-subset detail: samples, tools, turns, calls, structure.
 
-    NAMES are processed corpus names (NAME or NAME/subset) or paths to .jsonl files.
+    NAMES are processed corpus names (NAME or NAME/subset) or paths to .jsonl files; none = every processed corpus.
     """
-    from ..datasets.stats import COLUMNS, file_stats
+    from ..datasets.stats import COLUMNS, OVERVIEW_COLUMNS, file_stats, overview
 
+    names = list(names) or store.processed_names()
+    if not names:
+        fail(f"no processed corpus in {store.root}; run `python datasets deal NAME` first")
     try:
-        files = resolve_inputs(list(names), store)
+        files = resolve_inputs(names, store)
     except FileNotFoundError as exc:
         fail(str(exc.args[0]))
-    rows = file_stats(files)
+    processed = {path.parent.name for path in files if path.parent.parent == store.root / "processed"}
+    table = [row for row in overview(store) if row["dataset"] in processed]
+    if only_overview:
+        click.echo(json.dumps(table, indent=2, ensure_ascii=False)) if as_json else print_table(table, OVERVIEW_COLUMNS)
+        return
+    several = len({path.parent for path in files}) > 1
+    rows = file_stats(files, [f"{path.parent.name}/{path.stem}" for path in files] if several else None)
     if as_json:
         click.echo(json.dumps(rows, indent=2))
-    else:
-        print_table(rows, COLUMNS)
+        return
+    if table:
+        print_table(table, OVERVIEW_COLUMNS)
+        click.echo()
+    print_table(rows, COLUMNS)
 
 
 @datasets.command(context_settings=CONTEXT)
@@ -262,6 +276,6 @@ def export(name, out_dir, shard_rows, overwrite, repo, private, token, store):
     if repo:
         try:
             url = push_to_hub(out_dir, repo, private=private, token=token)
-        except Exception as exc:  # network, auth, or hub errors: report them without a traceback
-            fail(f"upload to {repo} failed: {type(exc).__name__}: {exc}")
-        click.echo(f"uploaded to https://huggingface.co/datasets/{repo} ({url})")
+        except ExportError as exc:  # network, auth, or hub errors: one line, no traceback, no token
+            fail(str(exc))
+        click.echo(f"uploaded to {repo}: {url}")

@@ -48,15 +48,36 @@ def subset_stats(subset: str, samples: Iterable[Sample], tools: set[str] | None 
     return {"subset": subset, "samples": count, "tools": len(tools) - before, **{k: totals[k] for k in COLUMNS[3:]}}
 
 
-def file_stats(paths: list[Path]) -> list[dict[str, Any]]:
-    """One row per file plus a 'total' row (tools in the total are the unique tools across files)."""
+def file_stats(paths: list[Path], labels: list[str] | None = None) -> list[dict[str, Any]]:
+    """One row per file (named by ``labels``, else the file stem) plus a 'total' row (tools in the total are
+    the unique tools across files)."""
     rows, union = [], set()
-    for path in paths:
+    for index, path in enumerate(paths):
         seen: set[str] = set()
-        rows.append(subset_stats(path.stem, iter_samples(path), seen))
+        rows.append(subset_stats(labels[index] if labels else path.stem, iter_samples(path), seen))
         union |= seen
     if len(rows) > 1:
         total = {"subset": "total", **{k: sum(r[k] for r in rows) for k in COLUMNS[1:]}}
         total["tools"] = len(union)
         rows.append(total)
+    return rows
+
+
+OVERVIEW_COLUMNS = ["dataset", "samples", "tools", "repository"]
+
+
+def overview(store: Any) -> list[dict[str, Any]]:
+    """The original OpenToolLab's table: samples and unique tools per processed corpus (from the manifests).
+
+    ``store``: an ``opentoollab.datasets.store.Store``. The repository column is the adapter's homepage.
+    """
+    from .sources import canonical_name, get_source
+
+    rows = []
+    for name in store.processed_names():
+        manifest = store.manifest(name) or {}
+        canonical = canonical_name(name)
+        homepage = (manifest.get("source") or {}).get("homepage") or (get_source(canonical).homepage if canonical else "")
+        rows.append({"dataset": name, "samples": (manifest.get("totals") or {}).get("samples", 0),
+                     "tools": manifest.get("tools", 0), "repository": homepage or ""})
     return rows

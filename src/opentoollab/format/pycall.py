@@ -7,6 +7,7 @@ Handles the shapes the public corpora use:
   or plain text;
 * ToolACE's function names with spaces, dots or parentheses (``[Get Manager Image(sport="x")]``):
   such names are swapped for placeholder identifiers before ``ast`` sees the text and restored after;
+  so are argument names that are Python keywords (``Currency Converter(from="EUR", to="JPY")``);
 * Python reprs of results (single quotes, ``None``/``True``, tuples) via ``ast.literal_eval``.
 
 Argument values must be literals; JSON spellings ``true``/``false``/``null`` are accepted too.
@@ -17,11 +18,14 @@ from __future__ import annotations
 
 import ast
 import json
+import keyword
 import re
 from typing import Any, Iterable, Iterator
 
 PREFIX = "API-Request:"
 _PLACEHOLDER = "__otl_fn{}__"
+_KEYWORD_PLACEHOLDER = "__otl_kw{}__"
+_ARGUMENT_NAME = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*=(?!=)")
 _JSON_NAMES = {"true": True, "false": False, "null": None, "True": True, "False": False, "None": None}
 _LOOSE_NAME = re.compile(r"[^()\[\]{},=\"'\n]+?(?=\s*\()")
 # A quote between two word characters cannot delimit a string in a repr ("the user's name" printed
@@ -171,6 +175,37 @@ def _protect_names(text: str, known_names: Iterable[str]) -> tuple[str, dict[str
     return "".join(pieces), restore
 
 
+def _protect_keywords(text: str) -> tuple[str, dict[str, str]]:
+    """Swap argument names that are Python keywords (``from="EUR"``, ``class=2``) for placeholders.
+
+    Only names in argument position count: right after the ``(`` of a call or a ``,`` directly inside it.
+    """
+    restore: dict[str, str] = {}
+    pieces: list[str] = []
+    last = 0
+    stack: list[str] = []
+    for i in _unquoted(text):
+        ch = text[i]
+        if ch in "([{":
+            stack.append(ch)
+        elif ch in ")]}":
+            if stack:
+                stack.pop()
+            continue
+        if not (stack and stack[-1] == "(" and ch in "(,"):
+            continue
+        match = _ARGUMENT_NAME.match(text, i + 1)
+        if match is None or not keyword.iskeyword(match.group(1)):
+            continue
+        placeholder = _KEYWORD_PLACEHOLDER.format(len(restore))
+        restore[placeholder] = match.group(1)
+        pieces.append(text[last:match.start(1)])
+        pieces.append(placeholder)
+        last = match.end(1)
+    pieces.append(text[last:])
+    return "".join(pieces), restore
+
+
 def _func_name(node: ast.AST) -> str:
     if isinstance(node, ast.Name):
         return node.id
@@ -189,6 +224,7 @@ def parse_calls(text: str, known_names: Iterable[str] = ()) -> list[dict[str, An
     if not stripped.startswith("["):
         stripped = f"[{stripped}]"
     protected, restore = _protect_names(stripped, known_names)
+    protected, keywords = _protect_keywords(protected)
     try:
         tree = ast.parse(protected, mode="eval")
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
@@ -205,7 +241,7 @@ def parse_calls(text: str, known_names: Iterable[str] = ()) -> list[dict[str, An
             raise CallSyntaxError(f"{name}: positional arguments are not supported ({text[:200]!r})")
         if any(kw.arg is None for kw in node.keywords):
             raise CallSyntaxError(f"{name}: **kwargs are not supported")
-        arguments = {kw.arg: _literal(kw.value) for kw in node.keywords}
+        arguments = {keywords.get(kw.arg, kw.arg): _literal(kw.value) for kw in node.keywords}
         if len(arguments) != len(node.keywords):
             raise CallSyntaxError(f"{name}: a keyword argument is repeated")
         calls.append({"name": name, "arguments": arguments})

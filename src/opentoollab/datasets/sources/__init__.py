@@ -16,6 +16,11 @@ REGISTRY: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "APIGen-MT": ("opentoollab.datasets.sources.apigen_mt", "APIGenMT", ("apigen-mt-5k",)),
     "Hermes": ("opentoollab.datasets.sources.hermes", "Hermes", ("hermes-fc-v1", "hermes-function-calling-v1")),
     "Glaive": ("opentoollab.datasets.sources.glaive", "Glaive", ("glaive-fc-v2", "glaive-function-calling-v2")),
+    "ToolAlpaca": ("opentoollab.datasets.sources.toolalpaca", "ToolAlpaca", ("tool-alpaca",)),
+    "Seal-Tools": ("opentoollab.datasets.sources.sealtools", "SealTools", ("Seal-Tool", "sealtools")),
+    "TaskBench": ("opentoollab.datasets.sources.taskbench", "TaskBench", ("task-bench", "jarvis-taskbench")),
+    "MTU-Bench": ("opentoollab.datasets.sources.mtubench", "MTUBench", ("mtubench", "mtu_bench")),
+    "ToolBench": ("opentoollab.datasets.sources.toolbench", "ToolBench", ("tool-bench", "toolllama")),
     "generated": ("opentoollab.datasets.sources.generated", "Generated", ("offline-generated", "opentoollab-generated")),
 }
 

@@ -85,3 +85,23 @@ class Source:
     def version_of(self, raw: Path) -> str | None:
         """A short version string for the manifest (package version, hub revision...)."""
         return None
+
+
+# ---------------------------------------------------------------------------- helpers for adapters
+def check_subsets(source: Source, subsets: list[str] | None) -> None:
+    unknown = sorted(set(subsets or ()) - set(source.subsets))
+    if unknown:
+        raise FetchError(f"unknown {source.name} subsets {unknown}; known: {', '.join(source.subsets)}")
+
+
+def find_files(raw: Path, names: dict[str, str]) -> list[tuple[Path, str, str]]:
+    """(path, path relative to ``raw``, subset) of every file named in ``names`` below ``raw`` (or ``raw`` itself)."""
+    if raw.is_file():
+        if raw.name not in names:
+            raise FetchError(f"{raw.name} is none of {sorted(names)}")
+        return [(raw, raw.name, names[raw.name])]
+    found = [(p, p.relative_to(raw).as_posix(), names[p.name]) for p in sorted(raw.rglob("*"))
+             if p.is_file() and p.name in names and not any(part.startswith(".") for part in p.relative_to(raw).parts)]
+    if not found:
+        raise FetchError(f"{raw} holds none of {sorted(names)}")
+    return found
