@@ -210,7 +210,13 @@ def push_to_hub(folder: str | os.PathLike, repo: str, *, private: bool = False, 
     """Create the dataset repo if needed and upload the exported folder; returns the commit URL."""
     from huggingface_hub import HfApi
 
+    from .fetch import hub_endpoint, one_line
+
+    token = token or os.environ.get("HF_TOKEN") or None
     create, upload = upload_arguments(folder, repo, private=private, token=token)
-    api = HfApi()
-    api.create_repo(**create)
-    return str(api.upload_folder(**upload))
+    api = HfApi(endpoint=hub_endpoint())  # HF_ENDPOINT as set now (a mirror), else huggingface.co
+    try:
+        api.create_repo(**create)
+        return str(api.upload_folder(**upload))
+    except Exception as exc:  # network, auth or hub errors: one line, never the token
+        raise ExportError(f"upload to {repo} failed: {type(exc).__name__}: {one_line(str(exc), token)}") from None

@@ -105,32 +105,99 @@ def pypi_download(package: str, version: str, sha256: str, dest: Path, *, find_l
     return target
 
 
+def hub_endpoint() -> str | None:
+    """The hub to talk to: ``HF_ENDPOINT`` as set now (a mirror or a local stand-in), else the library's default."""
+    return os.environ.get("HF_ENDPOINT", "").strip().rstrip("/") or None
+
+
+def one_line(text: str, *secrets: str | None) -> str:
+    """An error message as one line, with any secret (a token) blanked out."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
+    return " ".join(lines)[:500] or "no details"
+
+
 def hub_snapshot(repo_id: str, revision: str, dest: Path, *, token: str | None = None,
-                 allow_patterns: list[str] | None = None, repo_type: str = "dataset") -> str:
+                 allow_patterns: list[str] | None = None, repo_type: str = "dataset", attempts: int = 2) -> str:
     """Download a snapshot of a Hugging Face hub repository into ``dest`` (real network I/O).
 
     A branch or tag is first resolved to its commit, and exactly that commit is downloaded, so a
-    moving branch cannot change files halfway. Returns the commit sha (record it in the provenance).
+    moving branch cannot change files halfway. Every downloaded file is then checked against the
+    hub's own checksum of it (the LFS sha256, or the git blob sha1); a file whose bytes do not match
+    (changed or damaged in transit) is fetched again, up to ``attempts`` times, then FetchError.
+    An interrupted transfer is resumed by the client itself (HTTP Range) before it gives up.
+    Errors are one line and never show the token. Returns the commit sha (record it in the provenance).
     """
     try:
+        import httpx2 as httpx_module  # the transport of huggingface_hub >= 1.x
+    except ImportError:  # pragma: no cover - older huggingface_hub uses httpx or requests
+        httpx_module = None
+    try:
         from huggingface_hub import HfApi, snapshot_download
-        from huggingface_hub.errors import GatedRepoError, HfHubHTTPError, RepositoryNotFoundError
+        from huggingface_hub.errors import (GatedRepoError, HfHubHTTPError, LocalEntryNotFoundError,
+                                            RepositoryNotFoundError, RevisionNotFoundError)
+        from huggingface_hub.utils import filter_repo_objects
     except ImportError as exc:  # pragma: no cover - huggingface_hub is a dependency
         raise FetchError(f"huggingface_hub is not installed: {exc}")
-    token = token or os.environ.get("HF_TOKEN")
+    token = token or os.environ.get("HF_TOKEN") or None
+    endpoint = hub_endpoint()
+    where = f"{repo_id}@{revision}"
+    transport = (httpx_module.TransportError,) if httpx_module else ()
+    api = HfApi(endpoint=endpoint, token=token)
     try:
-        commit = HfApi().repo_info(repo_id, repo_type=repo_type, revision=revision, token=token).sha or revision
-        snapshot_download(repo_id=repo_id, repo_type=repo_type, revision=commit, local_dir=str(dest),
-                          token=token, allow_patterns=allow_patterns)
+        commit = api.repo_info(repo_id, repo_type=repo_type, revision=revision, token=token).sha or revision
+        for attempt in range(1, attempts + 1):
+            try:
+                snapshot_download(repo_id=repo_id, repo_type=repo_type, revision=commit, local_dir=str(dest),
+                                  token=token, allow_patterns=allow_patterns, endpoint=endpoint)
+            except transport as exc:  # the connection dropped again after the client's own resumes
+                if attempt == attempts:
+                    raise FetchError(f"download of {where} was interrupted ({type(exc).__name__}: "
+                                     f"{one_line(str(exc), token)}) after {attempts} attempts; nothing was kept, "
+                                     "run the command again") from None
+                continue
+            except OSError as exc:  # size/consistency checks of the client
+                if isinstance(exc, (HfHubHTTPError, LocalEntryNotFoundError)) or attempt == attempts:
+                    raise
+                continue
+            check = api.verify_repo_checksums(repo_id, repo_type=repo_type, revision=commit, local_dir=str(dest), token=token)
+            expected = set(filter_repo_objects(check.missing_paths, allow_patterns=allow_patterns))
+            if not check.mismatches and not expected:
+                break
+            for mismatch in check.mismatches:
+                (dest / mismatch["path"]).unlink(missing_ok=True)
+            if attempt == attempts:
+                if check.mismatches:
+                    bad = check.mismatches[0]
+                    raise FetchError(
+                        f"{repo_id}@{commit}: the bytes received for {bad['path']} do not match the hub's checksum "
+                        f"({bad['algorithm']} {bad['actual'][:12]}… instead of {bad['expected'][:12]}…) in {attempts} "
+                        "attempts; nothing was kept, run the command again later")
+                raise FetchError(f"{repo_id}@{commit}: {sorted(expected)[0]} was not downloaded; nothing was kept, "
+                                 "run the command again")
+    except FetchError:
+        raise
     except GatedRepoError:
         raise FetchError(
             f"{repo_id} is gated: accept its terms on the hub page with your account, then pass "
             "--token YOUR_TOKEN (or set HF_TOKEN, or run `huggingface-cli login`)"
-        )
+        ) from None
+    except RevisionNotFoundError:
+        raise FetchError(f"revision {revision!r} of {repo_id} was not found on the hub") from None
     except RepositoryNotFoundError:
-        raise FetchError(f"{repo_id} was not found on the hub (or your token has no access to it)")
-    except (HfHubHTTPError, OSError) as exc:
-        raise FetchError(f"download of {repo_id}@{revision} failed: {exc}")
+        raise FetchError(f"{repo_id} was not found on the hub (or your token has no access to it)") from None
+    except LocalEntryNotFoundError as exc:  # the client could not reach the hub for a file
+        cause = exc.__cause__ or exc
+        raise FetchError(f"cannot reach the hub ({endpoint or 'huggingface.co'}) to download {where}: "
+                         f"{one_line(str(cause), token)}") from None
+    except transport as exc:
+        raise FetchError(f"cannot reach the hub ({endpoint or 'huggingface.co'}) to download {where}: "
+                         f"{type(exc).__name__}: {one_line(str(exc), token)}; check the connection "
+                         "(and HF_ENDPOINT if you use a mirror)") from None
+    except (HfHubHTTPError, OSError, ValueError) as exc:
+        raise FetchError(f"download of {where} failed: {one_line(str(exc), token)}") from None
     shutil.rmtree(dest / ".cache", ignore_errors=True)
     return commit
 

@@ -386,8 +386,8 @@ class APIBank(HubJsonSource):
               token: str | None = None, **_ignored: Any) -> dict[str, Any]:
         if origin in (None, "hub"):
             rev = revision or HUB_REVISION
-            hub_snapshot(HUB_REPO, rev, dest, token=token, allow_patterns=HUB_PATTERNS)
-            return write_provenance(dest, kind="hub", repo=HUB_REPO, revision=rev)
+            commit = hub_snapshot(HUB_REPO, rev, dest, token=token, allow_patterns=HUB_PATTERNS)
+            return write_provenance(dest, kind="hub", repo=HUB_REPO, revision=commit, requested=rev)
         path = Path(origin)
         copy_local(path, dest)
         return write_provenance(dest, kind="local", path=str(path.resolve()))

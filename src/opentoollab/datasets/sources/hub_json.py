@@ -111,15 +111,17 @@ class HubJsonSource(Source):
               token: str | None = None, **_ignored: Any) -> dict[str, Any]:
         if origin in (None, "hub"):
             rev = revision or self.hub_revision
-            hub_snapshot(self.hub_repo, rev, dest, token=token, allow_patterns=[*self.hub_files, "README.md"])
+            commit = hub_snapshot(self.hub_repo, rev, dest, token=token, allow_patterns=[*self.hub_files, "README.md"])
             found = [name for name in self.hub_files if (dest / name).is_file()]
             if not found:
                 raise FetchError(f"{self.hub_repo}@{rev} has none of the expected files {sorted(self.hub_files)}")
-            if rev == self.hub_revision:
+            if commit == self.hub_revision:  # the pinned commit: files whose published sha256 is known are checked
                 for name, sha256 in self.file_sha256.items():
                     if (dest / name).is_file():
-                        check_sha256(dest / name, sha256, f"{self.hub_repo}/{name}@{rev}")
-            return write_provenance(dest, kind="hub", repo=self.hub_repo, revision=rev, files_expected=sorted(self.hub_files))
+                        check_sha256(dest / name, sha256, f"{self.hub_repo}/{name}@{commit}")
+            # ``revision`` is the commit actually downloaded (a branch name is resolved), ``requested`` what was asked
+            return write_provenance(dest, kind="hub", repo=self.hub_repo, revision=commit, requested=rev,
+                                    files_expected=sorted(self.hub_files))
         path = Path(origin)
         copy_local(path, dest)
         return write_provenance(dest, kind="local", path=str(path.resolve()))
