@@ -102,8 +102,10 @@ def sha256(data: bytes) -> str:
 
 
 def leftovers(data: Path) -> list[str]:
-    """Anything a failed download could leave behind: partial files, staging folders, client caches."""
-    found = [p for p in data.rglob("*") if p.name.endswith(".incomplete") or p.name.startswith(".")]
+    """Anything a failed download could leave behind: partial files, staging folders, client caches
+    (the per-corpus lock files under .locks/ are meant to stay: the kernel releases the lock, not the file)."""
+    found = [p for p in data.rglob("*") if (p.name.endswith(".incomplete") or p.name.startswith("."))
+             and p.relative_to(data).parts[0] != ".locks"]
     return sorted(p.relative_to(data).as_posix() for p in found)
 
 

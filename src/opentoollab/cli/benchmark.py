@@ -47,15 +47,21 @@ def _specs(datasets: tuple[str, ...]) -> list[str]:
     return [part for value in datasets for part in value.split(",") if part.strip()]
 
 
-def _environments(store: Store):
+def _environments(store: Store, trust_runtime: bool = False):
     from ..benchmark.scoring.multi_turn import Environments
 
     raw = store.raw_dir("BFCL")
-    return Environments(raw) if raw.is_dir() else None
+    return Environments(raw, trust=trust_runtime) if raw.is_dir() else None
+
+
+def _trust_option(function):
+    return click.option("--trust-runtime", is_flag=True,
+                        help="Run a bfcl_eval wheel that is not the pinned release (its sha256 differs); "
+                             "recorded in the output.")(function)
 
 
 def _score_and_report(specs: list[str], store: Store, predictions: Path, out: Path | None,
-                      underscore_to_dot: bool, quiet: bool) -> dict:
+                      underscore_to_dot: bool, quiet: bool, trust_runtime: bool = False) -> dict:
     from ..benchmark.scoring import read_predictions, score
     from ..benchmark.scoring.report import percent
 
@@ -66,12 +72,13 @@ def _score_and_report(specs: list[str], store: Store, predictions: Path, out: Pa
     started = time.perf_counter()
     try:
         rows, summary = score(iter_inputs(specs, store), read_predictions(predictions),
-                              environments=_environments(store), underscore_to_dot=underscore_to_dot,
+                              environments=_environments(store, trust_runtime), underscore_to_dot=underscore_to_dot,
                               progress=not quiet)
     except ValueError as exc:  # a dataset file that is not JSONL
         fail(str(exc))
     summary["seconds"] = round(time.perf_counter() - started, 3)
-    summary["inputs"] = {"datasets": specs, "predictions": str(predictions), "underscore_to_dot": underscore_to_dot}
+    summary["inputs"] = {"datasets": specs, "predictions": str(predictions), "underscore_to_dot": underscore_to_dot,
+                         **({"trust_runtime": True} if trust_runtime else {})}
     if out is not None:
         write_jsonl(out / "results.jsonl", rows)
         write_json(out / "summary.json", summary)
@@ -89,6 +96,9 @@ def _score_and_report(specs: list[str], store: Store, predictions: Path, out: Pa
     click.echo(f"\n{summary['predictions']} prediction lines: scored {summary['scored']} + rejected "
                f"{summary['rejected']} {summary['rejected_by_reason'] or ''}; correct {summary['correct']}; "
                f"{summary['seconds']}s" + (f" → {out}" if out else ""))
+    if summary.get("invalid_samples"):
+        click.echo(f"{summary['invalid_samples']} evaluation sample(s) are not valid samples and were not scored "
+                   f"(`python datasets validate FILE` says why)", err=True)
     return summary
 
 
@@ -102,8 +112,9 @@ def _score_and_report(specs: list[str], store: Store, predictions: Path, out: Pa
 @click.option("--underscore-to-dot", is_flag=True,
               help="The model saw tool names with '.' replaced by '_' (BFCL's flag for OpenAI-style FC models).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@_trust_option
 @data_dir_option
-def score(datasets, predictions, out, underscore_to_dot, quiet, store: Store) -> None:
+def score(datasets, predictions, out, underscore_to_dot, quiet, trust_runtime, store: Store) -> None:
     """Score predictions against the ground truth of processed corpora (BFCL's checker, rule by rule).
 
     A prediction names its sample by our id (BFCL_simple_python_0) or the source's own id
@@ -112,7 +123,8 @@ def score(datasets, predictions, out, underscore_to_dot, quiet, store: Store) ->
     'bfcl-langs'). Prints per-category accuracy, exact match / tool F1 / parameter accuracy
     (Hungarian-matched), and for BFCL its leaderboard layout.
     """
-    _score_and_report(_specs(datasets), store, Path(predictions), Path(out) if out else None, underscore_to_dot, quiet)
+    _score_and_report(_specs(datasets), store, Path(predictions), Path(out) if out else None, underscore_to_dot, quiet,
+                      trust_runtime)
 
 
 @benchmark.command(context_settings=CONTEXT)
@@ -137,9 +149,10 @@ def score(datasets, predictions, out, underscore_to_dot, quiet, store: Store) ->
 @click.option("--out", "-o", type=click.Path(file_okay=False), default=None,
               help="Output folder [default: benchmark/runs/<model>]; predictions.jsonl there is resumed.")
 @click.option("--quiet", "-q", is_flag=True)
+@_trust_option
 @data_dir_option
 def run(datasets, model, base_url, api_key, mode, renderer, concurrency, limit, retries, timeout, max_tokens, model_path,
-        port, out, quiet, store: Store) -> None:
+        port, out, quiet, trust_runtime, store: Store) -> None:
     """Query a model for every scorable sample, write predictions.jsonl, then score them.
 
     Resumable: re-running with the same --out skips samples already predicted. BFCL multi-turn
@@ -169,18 +182,19 @@ def run(datasets, model, base_url, api_key, mode, renderer, concurrency, limit, 
             items = (item for _, item in zip(range(limit), items))
         client = Client(base_url, model, api_key, timeout=timeout, retries=retries, max_tokens=max_tokens)
         counts = run_items(client, items, out_dir / "predictions.jsonl", concurrency=concurrency,
-                           environments=_environments(store), progress=not quiet, renderer=template)
+                           environments=_environments(store, trust_runtime), progress=not quiet, renderer=template)
     finally:
         if server is not None:
             server.terminate()
             server.wait(timeout=60)
     write_json(out_dir / "run.json", {"model": model, "base_url": base_url, "mode": mode, "datasets": specs,
+                                      **({"trust_runtime": True} if trust_runtime else {}),
                                       **({"renderer": template.name} if template else {}), **counts})
     click.echo(f"predictions: {counts['written']} new, {counts['skipped']} from before, {counts['failed']} failed "
                f"→ {out_dir / 'predictions.jsonl'}", err=True)
     for failure in counts["failures"][:5]:
         click.echo(f"  failed {failure['id']}: {failure['error']}", err=True)
-    _score_and_report(specs, store, out_dir / "predictions.jsonl", out_dir, False, quiet)
+    _score_and_report(specs, store, out_dir / "predictions.jsonl", out_dir, False, quiet, trust_runtime)
     if counts["failed"]:
         fail(f"{counts['failed']} sample(s) failed (details in {out_dir / 'run.json'}); re-run to retry them")
 

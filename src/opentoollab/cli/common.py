@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import errno
 import functools
+import os
 import sys
+from pathlib import Path
 from typing import Any, Callable
 
 import click
 
 from ..datasets.store import ENV_DATA_DIR, Store
+from ..format.jsonl import LockBusy
 
 
 def data_dir_option(function: Callable) -> Callable:
@@ -18,9 +22,53 @@ def data_dir_option(function: Callable) -> Callable:
                   help=f"Data root holding downloaded/, processed/ and tools/ [env {ENV_DATA_DIR}; default ./datasets].")
     @functools.wraps(function)
     def wrapper(*args: Any, data_dir: str | None, **kwargs: Any) -> Any:
-        return function(*args, store=Store(data_dir), **kwargs)
+        store = Store(data_dir)
+        with disk_errors(store):
+            return function(*args, store=store, **kwargs)
 
     return wrapper
+
+
+class disk_errors:
+    """Turn what the disk refuses (read-only folder, a file where a folder must be, a full disk) and a
+    busy lock into one ``error:`` line with what to do, exit code 1, no traceback."""
+
+    def __init__(self, store: Store | None = None) -> None:
+        self.store = store
+
+    def __enter__(self) -> "disk_errors":
+        return self
+
+    def __exit__(self, kind, exc, tb) -> bool:
+        if isinstance(exc, LockBusy):
+            fail(str(exc))
+        if isinstance(exc, OSError) and not isinstance(exc, BrokenPipeError) and exc.filename is not None:
+            fail(describe_os_error(exc, self.store))
+        return False
+
+
+def describe_os_error(exc: OSError, store: Store | None = None) -> str:
+    """One line: which path, what went wrong, what to do."""
+    path = Path(exc.filename)
+    where = f" (data folder {store.root}: choose another with --data-dir or ${ENV_DATA_DIR})" if store else ""
+    blocker = _file_in_the_way(path)
+    if blocker is not None and exc.errno in (errno.ENOTDIR, errno.EEXIST, errno.ENOENT):
+        return f"cannot create {path}: {blocker} is a file, not a folder; move or remove it{where}"
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"cannot write {path}: {exc.strerror}; make it writable{where}"
+    if exc.errno == errno.ENOSPC:
+        return f"cannot write {path}: no space left on the device; free some space{where}"
+    if exc.errno == errno.EISDIR:
+        return f"{path} is a folder where a file is expected; move or remove it"
+    return f"{path}: {exc.strerror or exc}"
+
+
+def _file_in_the_way(path: Path) -> Path | None:
+    """The nearest of ``path`` and its parents that exists and is not a folder, if any."""
+    for candidate in (path, *path.parents):
+        if os.path.lexists(candidate):
+            return None if candidate.is_dir() else candidate
+    return None
 
 
 def fail(message: str, code: int = 1) -> None:

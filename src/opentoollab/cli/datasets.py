@@ -46,7 +46,8 @@ def _download(source, store: Store, origin, revision, token, find_links) -> None
     click.echo(f"downloading {source.name} ({origin or 'default remote'}) …", err=True)
     started = time.perf_counter()
     kwargs = {"find_links": find_links} if find_links else {}
-    with atomic_dir(dest, "download") as staging:  # a failed download leaves the previous copy in place
+    # under the corpus's write lock: a failed download leaves the previous copy in place
+    with store.lock(source.name, str(dest)), atomic_dir(dest, "download") as staging:
         record = source.fetch(staging, origin=origin, revision=revision, token=token, **kwargs)
     size = sum(f["size"] for f in record["files"].values())
     click.echo(f"{source.name}: {len(record['files'])} file(s), {size / 1e6:.1f} MB in {dest} "
@@ -67,6 +68,14 @@ def _process(source, store: Store, origin, subsets, options, quiet) -> dict:
     return manifest
 
 
+def _options(source, no_infer_links: bool, trust_runtime: bool) -> dict:
+    """Processing options (stored in the manifest); --trust-runtime also reaches the source itself."""
+    if trust_runtime:
+        source.trust_runtime = True
+        return {"infer_links": not no_infer_links, "trust_runtime": True}
+    return {"infer_links": not no_infer_links}
+
+
 def _exit_for(manifest: dict) -> None:
     failed = failed_subsets(manifest)
     if failed or manifest["totals"]["in"] == 0:
@@ -84,6 +93,8 @@ common_fetch = [
 ]
 common_process = [
     click.option("--subset", "subsets", multiple=True, help="Only this subset (repeatable)."),
+    click.option("--trust-runtime", is_flag=True,
+                 help="BFCL: run a bfcl_eval wheel that is not the pinned release (recorded in the manifest)."),
     click.option("--no-infer-links", is_flag=True, help="Do not infer <link> dependencies where the corpus states none."),
     click.option("-q", "--quiet", is_flag=True, help="No progress bar or table."),
 ]
@@ -115,7 +126,7 @@ def download(name, origin, revision, token, find_links, store):
               help="Convert this local file or folder (corpus layout) instead of the downloaded copy.")
 @_apply(common_process)
 @data_dir_option
-def process_command(name, origin, subsets, no_infer_links, quiet, store):
+def process_command(name, origin, subsets, trust_runtime, no_infer_links, quiet, store):
     """Convert NAME's raw records into validated samples in DATA_DIR/processed/NAME/<subset>.jsonl.
 
     Malformed records go to rejects.jsonl with file, line and reason; in = out + rejected is printed
@@ -123,7 +134,7 @@ def process_command(name, origin, subsets, no_infer_links, quiet, store):
     """
     source = _source(name)
     try:
-        manifest = _process(source, store, origin, subsets, {"infer_links": not no_infer_links}, quiet)
+        manifest = _process(source, store, origin, subsets, _options(source, no_infer_links, trust_runtime), quiet)
     except FetchError as exc:
         fail(str(exc))
     _exit_for(manifest)
@@ -133,17 +144,18 @@ def process_command(name, origin, subsets, no_infer_links, quiet, store):
 @_apply(common_fetch)
 @_apply(common_process)
 @data_dir_option
-def deal(name, origin, revision, token, find_links, subsets, no_infer_links, quiet, store):
+def deal(name, origin, revision, token, find_links, subsets, trust_runtime, no_infer_links, quiet, store):
     """Download NAME (unless its verified raw files are already there) and process it."""
     source = _source(name)
     try:
-        raw = store.raw_dir(source.name)
-        provenance = read_provenance(raw)
-        if provenance is None or origin is not None or revision is not None:
-            _download(source, store, origin, revision, token, find_links)
-        else:
-            click.echo(f"{source.name}: using downloaded files in {raw} (fetched {provenance.get('fetched_at')})", err=True)
-        manifest = _process(source, store, None, subsets, {"infer_links": not no_infer_links}, quiet)
+        with store.lock(source.name):  # one unit: no other run replaces the download between the two steps
+            raw = store.raw_dir(source.name)
+            provenance = read_provenance(raw)
+            if provenance is None or origin is not None or revision is not None:
+                _download(source, store, origin, revision, token, find_links)
+            else:
+                click.echo(f"{source.name}: using downloaded files in {raw} (fetched {provenance.get('fetched_at')})", err=True)
+            manifest = _process(source, store, None, subsets, _options(source, no_infer_links, trust_runtime), quiet)
     except FetchError as exc:
         fail(str(exc))
     _exit_for(manifest)

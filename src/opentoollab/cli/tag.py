@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ..datasets.store import resolve_inputs
-from .common import data_dir_option, fail, print_table
+from .common import data_dir_option, describe_os_error, fail, print_table
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
@@ -41,7 +41,8 @@ def _split(values) -> list[str]:
 @click.option("--ignore", "ignore", multiple=True, metavar="RULE[,RULE…]",
               help="Rules that do not make a sample invalid for --drop-invalid (e.g. enum_mismatch).")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
-              help="Write tags here instead of DATA_DIR/tags/<NAME>/ (or <file>.tags.jsonl beside a FILE).")
+              help="Write tags here instead of DATA_DIR/tags/: OUT/<NAME>/<subset>.jsonl per corpus, "
+                   "OUT/<stem>.jsonl per FILE (default: <file>.tags.jsonl beside a FILE).")
 @click.option("--judge-url", envvar="OPENTOOLLAB_JUDGE_URL", default=None,
               help="Second layer: an OpenAI-compatible server (…/v1) whose model judges hallucinated values "
                    "and response consistency. Off unless given [env OPENTOOLLAB_JUDGE_URL].")
@@ -61,7 +62,9 @@ def run(files, names, drop_invalid, ignore, out, judge_url, judge_model, judge_k
     """
     from tqdm import tqdm
 
-    from ..tag.tagging import RULES, plan_units, write_tags
+    import contextlib
+
+    from ..tag.tagging import RULES, corpora_of, plan_units, write_tags
 
     specs = [*files, *_split(names)]
     if not specs:
@@ -83,12 +86,25 @@ def run(files, names, drop_invalid, ignore, out, judge_url, judge_model, judge_k
         cache = Path(judge_cache) if judge_cache else Path(store.root) / "tags" / "judge_cache.sqlite"
         judge = Judge(judge_url, judge_model, api_key=judge_key, cache_path=cache)
         judge_info = judge.info()
-    units = plan_units(inputs, store, out)
+    try:
+        units = plan_units(inputs, store, out)
+    except ValueError as exc:
+        fail(str(exc))
     bar = tqdm(desc="tag", unit=" samples", disable=True if quiet else None, leave=False, mininterval=0.5)
     try:
-        manifests = write_tags(units, drop_invalid=drop_invalid, ignore=ignore, judge=judge,
-                               judge_info=judge_info, progress=bar.update)
-    except (OSError, ValueError) as exc:
+        with contextlib.ExitStack() as locks:
+            # the corpora's write locks (sorted: no deadlock), so no `process` swaps a corpus mid-read and
+            # no second `tag run` rewrites the same manifest; then plan again on what is there now
+            for corpus in corpora_of(units, store):
+                locks.enter_context(store.lock(corpus, f"the tags of {corpus}"))
+            units = plan_units(resolve_inputs(specs, store), store, out)
+            manifests = write_tags(units, drop_invalid=drop_invalid, ignore=ignore, judge=judge,
+                                   judge_info=judge_info, progress=bar.update)
+    except FileNotFoundError as exc:
+        fail(str(exc.args[0]) if exc.filename is None else describe_os_error(exc, store))
+    except OSError as exc:
+        fail(describe_os_error(exc, store) if exc.filename else str(exc))
+    except ValueError as exc:
         fail(str(exc))
     finally:
         bar.close()

@@ -56,11 +56,32 @@ def read_provenance(dest: Path) -> dict[str, Any] | None:
         return None
 
 
+def _unlisted(root: Path, listed: Any) -> list[str]:
+    """Files below ``root`` that the provenance does not list (provenance.json and .cache/ aside)."""
+    out = []
+    for path in sorted(p for p in root.rglob("*") if p.is_file() or p.is_symlink()):
+        rel = path.relative_to(root).as_posix()
+        if rel == PROVENANCE or rel.startswith(".cache/") or "/.cache/" in rel:
+            continue
+        if not isinstance(listed, dict) or rel not in listed:
+            out.append(rel)
+    return out
+
+
 def verify(dest: Path) -> dict[str, Any]:
-    """Check the raw files against their provenance record; FetchError names the first bad file."""
+    """Check the raw files against their provenance record; FetchError names the first bad file.
+
+    A file the provenance does not list (dropped in after the download: another wheel, an extra data
+    file) is refused, never read: readers pick files by name, and an unlisted one could take the place
+    of a verified one."""
     record = read_provenance(dest)
     if record is None:
         raise FetchError(f"{dest} has no {PROVENANCE}: run `python datasets download` again")
+    extra = _unlisted(dest, record.get("files"))
+    if extra:
+        more = f" (and {len(extra) - 1} more)" if len(extra) > 1 else ""
+        raise FetchError(f"{dest / extra[0]}{more} is not part of the download recorded in {PROVENANCE}; "
+                         "remove it (or run `python datasets download` again)")
     for rel, expected in record.get("files", {}).items():
         path = dest / rel
         if not path.is_file():

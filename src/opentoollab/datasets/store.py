@@ -10,8 +10,11 @@ Layout under the data dir (default ``./datasets``, or ``--data-dir``/``OPENTOOLL
 from __future__ import annotations
 
 import json
+import contextlib
 import os
+import secrets
 import shutil
+import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -19,9 +22,9 @@ from typing import Any, Iterator
 
 from .. import __version__
 from .fetch import verify
-from ..format.jsonl import iter_lines, iter_samples, write_json, write_jsonl
+from ..format.jsonl import commit, folder_lock, iter_lines, iter_samples, recover, write_json, write_jsonl
 from ..format.links import infer_links
-from ..format.sample import SCHEMA_VERSION, Sample, canonical_json, dumps_sample, make_sample_id
+from ..format.sample import SCHEMA_VERSION, Sample, canonical_json, dumps_lenient, dumps_sample, make_sample_id
 from .sources import Context, FetchError, RawRecord, Reject, Source, canonical_name
 from ..format.validate import validate_sample
 
@@ -47,6 +50,15 @@ class Store:
 
     def catalog_path(self, name: str) -> Path:
         return self.root / "tools" / f"{name}.jsonl"
+
+    def lock(self, name: str, what: str | None = None, *, timeout: float | None = None):
+        """Hold the write lock of corpus ``name`` in this data root (process, download, tag runs take it),
+        then finish or clean what killed runs left of its processed folder and catalog.
+
+        ``fcntl.flock`` on ``DATA_DIR/.locks/NAME.lock``: waits (``$OPENTOOLLAB_LOCK_TIMEOUT``, default
+        600 s) for another writer, telling stderr who it is, then raises ``LockBusy``.
+        """
+        return _locked(self, name, what or f"{self.root / 'processed' / name}", timeout)
 
     def manifest(self, name: str) -> dict[str, Any] | None:
         try:
@@ -138,9 +150,30 @@ def _progress(total: int | None, desc: str, enabled: bool):
     return tqdm(total=total, desc=desc, unit=" rec", disable=None if enabled else True, leave=False, mininterval=0.5)
 
 
+@contextlib.contextmanager
+def _locked(store: Store, name: str, what: str, timeout: float | None) -> Iterator[None]:
+    with folder_lock(store.root / ".locks" / f"{name}.lock", what, timeout=timeout,
+                     notify=lambda message: print(message, file=sys.stderr, flush=True)):
+        recover(store.processed_dir(name), [store.catalog_path(name)])
+        yield
+
+
 def process(source: Source, store: Store, *, origin: str | os.PathLike | None = None,
             subsets: list[str] | None = None, options: dict[str, Any] | None = None,
             progress: bool = True) -> dict[str, Any]:
+    """Convert a source's raw records into validated samples, rejects, a tool catalog and a manifest.
+
+    Holds the corpus's write lock (``Store.lock``) from reading the previous output to the swap, so two
+    runs (``--subset a`` and ``--subset b``) never lose each other's subset. The new processed folder
+    and tool catalog replace the old ones as one unit (``format.jsonl.commit``).
+    """
+    with store.lock(source.name):
+        return _process(source, store, origin=origin, subsets=subsets, options=options, progress=progress)
+
+
+def _process(source: Source, store: Store, *, origin: str | os.PathLike | None = None,
+             subsets: list[str] | None = None, options: dict[str, Any] | None = None,
+             progress: bool = True) -> dict[str, Any]:
     """Convert a source's raw records into validated samples, rejects, a tool catalog and a manifest.
 
     Reads from ``origin`` (a local folder or file in the corpus's own layout) when given, else from
@@ -179,9 +212,8 @@ def process(source: Source, store: Store, *, origin: str | os.PathLike | None = 
 
     def reject(record: RawRecord, reason: str) -> None:
         stats.setdefault(record.subset, Counter())["rejected"] += 1
-        rejects_handle.write(json.dumps({"subset": record.subset, "source_file": record.source_file,
-                                         "location": record.location, "reason": reason, "raw": record.data},
-                                        ensure_ascii=False, default=str) + "\n")
+        rejects_handle.write(dumps_lenient({"subset": record.subset, "source_file": record.source_file,
+                                            "location": record.location, "reason": reason, "raw": record.data}) + "\n")
 
     try:
         bar = _progress(None, f"process {name}", progress)
@@ -201,20 +233,24 @@ def process(source: Source, store: Store, *, origin: str | os.PathLike | None = 
             except Exception as exc:  # an adapter bug must not lose the record silently either
                 reject(record, f"adapter error: {type(exc).__name__}: {exc}")
                 continue
-            samples = [produced] if produced and isinstance(produced[0], dict) else list(produced)
-            finished = []
-            first = counts["samples"]
-            for offset, body in enumerate(samples):
-                if infer:
-                    body, linked = infer_links(body)
-                    ctx.count("links_inferred", linked)
-                sample = [{"role": "id", "content": make_sample_id(name, record.subset, first + offset)}, *body]
-                problems = validate_sample(sample)
-                if problems:
-                    finished = None
-                    reject(record, "invalid sample: " + "; ".join(str(p) for p in problems[:5]))
-                    break
-                finished.append(sample)
+            try:  # what the adapter returned may be anything: it is validated before it is written
+                samples = [produced] if produced and isinstance(produced[0], dict) else list(produced)
+                finished = []
+                first = counts["samples"]
+                for offset, body in enumerate(samples):
+                    if infer:
+                        body, linked = infer_links(body)
+                        ctx.count("links_inferred", linked)
+                    sample = [{"role": "id", "content": make_sample_id(name, record.subset, first + offset)}, *body]
+                    problems = validate_sample(sample)
+                    if problems:
+                        finished = None
+                        reject(record, "invalid sample: " + "; ".join(str(p) for p in problems[:5]))
+                        break
+                    finished.append(sample)
+            except Exception as exc:
+                reject(record, f"adapter error: {type(exc).__name__}: {str(exc)[:500]}")
+                continue
             if finished is None:
                 continue
             if not finished:
@@ -268,15 +304,17 @@ def process(source: Source, store: Store, *, origin: str | os.PathLike | None = 
         "counters": dict(sorted(ctx.counters.items())),
         "run": {"seconds": round(time.perf_counter() - started, 3), "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
     }
-    write_json(work / "manifest.json", manifest)
-    # sorted by name, then definition: the same catalog whatever order subsets were processed in
-    write_jsonl(store.catalog_path(name), (catalog[k] for k in sorted(catalog, key=lambda k: (catalog[k]["name"], k))))
-
-    old = final.parent / f".{name}.old-{os.getpid()}"
-    if final.exists():
-        os.replace(final, old)
-    os.replace(work, final)
-    shutil.rmtree(old, ignore_errors=True)
+    catalog_path = store.catalog_path(name)
+    catalog_tmp = catalog_path.parent / f".{catalog_path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp"
+    try:
+        write_json(work / "manifest.json", manifest)
+        # sorted by name, then definition: the same catalog whatever order subsets were processed in
+        write_jsonl(catalog_tmp, (catalog[k] for k in sorted(catalog, key=lambda k: (catalog[k]["name"], k))))
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        catalog_tmp.unlink(missing_ok=True)
+        raise
+    commit(final, work, [(catalog_tmp, catalog_path)])  # folder and catalog as one unit, even across a crash
     return manifest
 
 

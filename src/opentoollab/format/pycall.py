@@ -17,10 +17,12 @@ Everything here is pure and raises ``CallSyntaxError`` (a ``ValueError``) on bad
 from __future__ import annotations
 
 import ast
-import json
 import keyword
+import math
 import re
 from typing import Any, Iterable, Iterator
+
+from .sample import MAX_INT_DIGITS, loads_strict
 
 PREFIX = "API-Request:"
 _PLACEHOLDER = "__otl_fn{}__"
@@ -39,6 +41,19 @@ class CallSyntaxError(ValueError):
     """Text that is not a list of literal-argument calls (or not a literal)."""
 
 
+# The largest integer a call may hold: beyond it ``str(int)`` (hence JSON output) fails on Python's int↔str
+# digit limit; a hex literal of 4,000 digits is parsed by ``ast`` without complaint but never written.
+INT_BITS = int(3.32 * MAX_INT_DIGITS) - 64
+
+
+def _checked_number(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise CallSyntaxError(f"the number {value} is not JSON (NaN/Infinity)")
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > INT_BITS:
+        raise CallSyntaxError(f"an integer of {value.bit_length()} bits (beyond the int↔str digit limit)")
+    return value
+
+
 def to_json_value(value: Any) -> Any:
     """A Python literal → the JSON value it stands for (tuples/sets → lists, non-string keys → str)."""
     if isinstance(value, (list, tuple)):
@@ -50,8 +65,9 @@ def to_json_value(value: Any) -> Any:
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
     if isinstance(value, complex):
-        return str(value)
-    return value
+        return str(value) if math.isfinite(value.real) and math.isfinite(value.imag) \
+            and max(abs(value.real), abs(value.imag)) < 1e300 else _checked_number(float("inf"))
+    return _checked_number(value)
 
 
 def parse_python_value(text: str, *, bare_names: bool = False) -> Any:
@@ -61,8 +77,8 @@ def parse_python_value(text: str, *, bare_names: bool = False) -> Any:
     """
     stripped = text.strip()
     try:
-        return json.loads(stripped)
-    except (json.JSONDecodeError, RecursionError):
+        return loads_strict(stripped)
+    except ValueError:
         pass
     for candidate in (stripped, _APOSTROPHE.sub(r"\\'", stripped)):
         try:
@@ -74,7 +90,7 @@ def parse_python_value(text: str, *, bare_names: bool = False) -> Any:
 
 def _literal(node: ast.AST, bare_names: bool = False) -> Any:
     if isinstance(node, ast.Constant) and isinstance(node.value, (str, int, float, bool, type(None))):
-        return node.value  # the common case, without literal_eval's own walk
+        return _checked_number(node.value)  # the common case, without literal_eval's own walk
     if isinstance(node, ast.Name) and node.id in _JSON_NAMES:
         return _JSON_NAMES[node.id]
     if isinstance(node, ast.Name) and bare_names:
@@ -91,8 +107,15 @@ def _literal(node: ast.AST, bare_names: bool = False) -> Any:
         return out
     try:
         return to_json_value(ast.literal_eval(node))
-    except (ValueError, SyntaxError, TypeError) as exc:
-        raise CallSyntaxError(f"argument is not a literal: {ast.unparse(node)[:200]!r} ({exc})") from None
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError) as exc:
+        raise CallSyntaxError(f"argument is not a literal: {_unparse(node)} ({str(exc)[:200]})") from None
+
+
+def _unparse(node: ast.AST) -> str:
+    try:
+        return repr(ast.unparse(node)[:200])
+    except (ValueError, RecursionError):  # ast.unparse of a huge integer fails on the digit limit
+        return "<unprintable>"
 
 
 def _unquoted(text: str, start: int = 0) -> Iterator[int]:
@@ -211,7 +234,7 @@ def _func_name(node: ast.AST) -> str:
         return node.id
     if isinstance(node, ast.Attribute):
         return f"{_func_name(node.value)}.{node.attr}"
-    raise CallSyntaxError(f"not a function name: {ast.unparse(node)[:100]!r}")
+    raise CallSyntaxError(f"not a function name: {_unparse(node)}")
 
 
 def parse_calls(text: str, known_names: Iterable[str] = ()) -> list[dict[str, Any]]:
@@ -234,7 +257,7 @@ def parse_calls(text: str, known_names: Iterable[str] = ()) -> list[dict[str, An
     calls = []
     for node in tree.body.elts:
         if not isinstance(node, ast.Call):
-            raise CallSyntaxError(f"not a call: {ast.unparse(node)[:200]!r}")
+            raise CallSyntaxError(f"not a call: {_unparse(node)}")
         name = _func_name(node.func)
         name = restore.get(name, name)
         if node.args:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
+import sys
 from typing import Any, Iterable, Iterator
 
 Message = dict[str, Any]
@@ -42,7 +44,7 @@ def make_sample_id(dataset: str, subset: str, n: int) -> str:
 
 def sample_id(sample: Sample) -> str | None:
     """The sample's id, or None when the first message is not an id message."""
-    if sample and isinstance(sample[0], dict) and sample[0].get("role") == "id":
+    if isinstance(sample, list) and sample and isinstance(sample[0], dict) and sample[0].get("role") == "id":
         content = sample[0].get("content")
         return content if isinstance(content, str) else None
     return None
@@ -50,9 +52,12 @@ def sample_id(sample: Sample) -> str | None:
 
 def meta(sample: Sample) -> dict[str, Any]:
     """The sample's meta object ({} when absent)."""
+    if not isinstance(sample, list):
+        return {}
     for message in sample[:3]:
-        if message.get("role") == "meta":
-            return message.get("content") or {}
+        if isinstance(message, dict) and message.get("role") == "meta":
+            content = message.get("content")
+            return content if isinstance(content, dict) else {}
     return {}
 
 
@@ -223,5 +228,121 @@ def canonical_json(value: Any) -> str:
 
 
 def dumps_sample(sample: Sample) -> str:
-    """The one way a sample is written as a JSONL line (key order kept, UTF-8, compact)."""
-    return json.dumps(sample, ensure_ascii=False, separators=(",", ":"))
+    """The one way a sample is written as a JSONL line (key order kept, UTF-8, compact, strict: never NaN)."""
+    return json.dumps(sample, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+# ----------------------------------------------------------------------------- strict JSON
+MAX_DEPTH = 100  # nesting of arrays and objects a sample may have (raw records may nest deeper)
+MAX_INT_DIGITS = (sys.get_int_max_str_digits() if hasattr(sys, "get_int_max_str_digits") else 0) or 4300
+BAD_BYTES = re.compile("[\udc80-\udcff]")  # what ``surrogateescape`` makes of bytes that are not UTF-8
+
+
+def _refuse_constant(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON (strict JSON has no NaN/Infinity)")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:40]} overflows a double")
+    return value
+
+
+STRICT_DECODER = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite_float)
+
+
+def loads_strict(text: str | bytes) -> Any:
+    """Strict JSON text → value, or ``ValueError`` with a reason for anything that is not: invalid JSON,
+    ``NaN``/``Infinity`` or numbers that overflow to them, integers beyond Python's int↔str digit limit,
+    nesting deeper than the interpreter can parse (no ``RecursionError`` escapes), bytes that are not UTF-8."""
+    if isinstance(text, (bytes, bytearray)):
+        try:
+            text = bytes(text).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"not UTF-8 (byte {exc.start})") from None
+    else:
+        bad = BAD_BYTES.search(text)
+        if bad:
+            raise ValueError(f"not UTF-8 (undecodable byte at character {bad.start()})")
+    try:
+        return STRICT_DECODER.decode(text)
+    except RecursionError:
+        raise ValueError("JSON nested too deep") from None
+    except json.JSONDecodeError:
+        raise
+    except ValueError as exc:  # int digit limit, NaN, overflowing floats
+        raise ValueError(f"not strict JSON: {exc}") from None
+
+
+def decode_line(data: bytes) -> str:
+    """A line of bytes → text; ``ValueError`` naming the byte when it is not UTF-8 (also a cut character)."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"not UTF-8 (byte {exc.start}: {data[exc.start:exc.start + 4]!r})") from None
+
+
+def json_problem(value: Any, max_depth: int = MAX_DEPTH) -> str | None:
+    """Why ``value`` cannot be written as strict UTF-8 JSON (None when it can): a non-finite number, an integer
+    beyond the digit limit, a string with a lone surrogate, nesting deeper than ``max_depth``, a non-JSON type."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children = item.values()
+            if not all(isinstance(key, str) for key in item):
+                return "an object key that is not a string"
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > max_depth:
+            return f"nested deeper than {max_depth} levels"
+        for child in children:
+            if isinstance(child, (dict, list)):
+                stack.append((child, depth + 1))
+            elif isinstance(child, str) or child is None or isinstance(child, bool):
+                continue
+            elif isinstance(child, float):
+                if not math.isfinite(child):
+                    return f"the number {child} is not JSON (NaN/Infinity)"
+            elif isinstance(child, int):
+                if child.bit_length() > 3.32 * MAX_INT_DIGITS - 64:
+                    return f"an integer of {child.bit_length()} bits (beyond the {MAX_INT_DIGITS}-digit limit)"
+            else:
+                return f"a {type(child).__name__} is not a JSON value"
+    try:
+        json.dumps(value, ensure_ascii=False, allow_nan=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return "a string holds a lone surrogate (not encodable as UTF-8)"
+    except (ValueError, TypeError, RecursionError) as exc:
+        return f"not strict JSON: {str(exc)[:200]}"
+    return None
+
+
+def _lenient(value: Any, depth: int) -> Any:
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8") if _SURROGATE.search(value) else value
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return value if value.bit_length() < 3 * MAX_INT_DIGITS else f"<integer of {value.bit_length()} bits>"
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if depth > MAX_DEPTH:
+        return "<nested deeper than %d levels>" % MAX_DEPTH
+    if isinstance(value, dict):
+        return {str(key): _lenient(item, depth + 1) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_lenient(item, depth + 1) for item in value]
+    return str(value)[:2000]
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def dumps_lenient(value: Any) -> str:
+    """Strict JSON text (one line) for ANY value, never raising: for reject records, whose raw part may hold
+    what the corpus held (NaN, huge integers, undecodable bytes, deep nesting); such parts are written as text."""
+    return json.dumps(_lenient(value, 1), ensure_ascii=False, allow_nan=False)

@@ -19,6 +19,7 @@ from .sample import (
     Sample,
     assign_call_ids,
     iter_links,
+    json_problem,
     split_link,
 )
 
@@ -76,7 +77,13 @@ def _schema_problems(sample: Any) -> list[Problem]:
 
 
 def validate_sample(sample: Any) -> list[Problem]:
-    """All problems of one sample; schema problems first. Semantic checks run only on schema-valid samples."""
+    """All problems of one sample; schema problems first. Semantic checks run only on schema-valid samples.
+
+    A value that is not strict JSON (``NaN``/``Infinity``, an integer beyond the int↔str digit limit, a lone
+    surrogate, nesting deeper than ``MAX_DEPTH``) is one ``json`` problem, checked before anything else."""
+    problem = json_problem(sample)
+    if problem:
+        return [Problem("json", "$", problem)]
     problems = _schema_problems(sample)
     if problems:
         return problems

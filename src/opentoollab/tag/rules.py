@@ -120,14 +120,53 @@ def _value_problem(schema: dict, value: Any) -> tuple[str, str, str] | None:
     is_valid, checked = _value_checker(canonical_json(schema))
     if is_valid(value) or ("default" in schema and value == schema["default"]):
         return None
-    from jsonschema import Draft202012Validator
     from jsonschema.exceptions import best_match
 
-    error = best_match(Draft202012Validator(checked).iter_errors(value))
+    error = best_match(_linear_validator_class()(checked).iter_errors(value))
     if error is None:
         return None
     rule = {"type": "type_mismatch", "enum": "enum_mismatch", "const": "enum_mismatch"}.get(error.validator, "value_invalid")
     return rule, _path(error.absolute_path), error.message
+
+
+@lru_cache(maxsize=4096)
+def _pattern_matcher(pattern: str) -> Callable[[str], bool] | None:
+    """A linear-time matcher for a JSON-Schema ``pattern`` (jsonschema-rs on Rust's ``regex`` engine, which
+    never backtracks: ``^(a+)+$`` is as fast as any other); None for a pattern it cannot compile."""
+    import jsonschema_rs
+
+    schema = {"type": "string", "pattern": pattern}
+    for options in (jsonschema_rs.RegexOptions(), jsonschema_rs.FancyRegexOptions(backtrack_limit=100_000)):
+        try:  # lookarounds and backreferences need the backtracking engine: bounded by its step limit
+            return jsonschema_rs.validator_for(schema, pattern_options=options).is_valid
+        except Exception:
+            continue
+    return None
+
+
+@lru_cache(maxsize=1)
+def _linear_validator_class():
+    """Draft 2020-12 (python-jsonschema, for its error messages) with ``pattern`` and ``patternProperties``
+    matched by :func:`_pattern_matcher` instead of Python's backtracking ``re``."""
+    from jsonschema import Draft202012Validator, validators
+    from jsonschema.exceptions import ValidationError
+
+    def pattern(validator, patrn, instance, schema):
+        if validator.is_type(instance, "string") and isinstance(patrn, str):
+            match = _pattern_matcher(patrn)
+            if match is not None and not match(instance):
+                yield ValidationError(f"{instance!r} does not match {patrn!r}")
+
+    def pattern_properties(validator, patterns, instance, schema):
+        if not validator.is_type(instance, "object") or not isinstance(patterns, dict):
+            return
+        for patrn, subschema in patterns.items():
+            match = _pattern_matcher(patrn) if isinstance(patrn, str) else None
+            for key, item in instance.items():
+                if match is not None and match(key):
+                    yield from validator.descend(item, subschema, path=key, schema_path=patrn)
+
+    return validators.extend(Draft202012Validator, {"pattern": pattern, "patternProperties": pattern_properties})
 
 
 def _nested_candidates(schema: dict, value: Any) -> list[tuple[str, dict, Any]] | None:

@@ -262,19 +262,49 @@ class Unit:
 
 def plan_units(files: list[Path], store, out: str | os.PathLike | None = None) -> list[Unit]:
     """Where each input's tags go: DATA_DIR/tags/<NAME>/<subset>.jsonl for processed corpora,
-    <stem>.tags.jsonl beside any other file, or everything under ``out``."""
+    <stem>.tags.jsonl beside any other file. With ``out``, the same layout under it: processed
+    corpora in ``out/<NAME>/`` (each with its manifest, so two corpora with a ``train`` subset never
+    share a file), other files as ``out/<stem>.jsonl``.
+
+    Raises ValueError when two different inputs would write the same tags file.
+    """
     units = []
     for path in files:
-        if out is not None:
-            folder = Path(out)
-            units.append(Unit(path.stem, path, folder / f"{path.stem}.jsonl", folder, "manifest.json"))
-            continue
         tags = tags_path_for(path, store)
-        if tags.name == path.name:  # a processed subset
+        processed = tags.name == path.name  # a processed subset: DATA_DIR/tags/<NAME>/<subset>.jsonl
+        if out is not None:
+            folder = Path(out) / tags.parent.name if processed else Path(out)
+            units.append(Unit(path.stem, path, folder / f"{path.stem}.jsonl", folder, "manifest.json"))
+        elif processed:
             units.append(Unit(path.stem, path, tags, tags.parent, "manifest.json"))
         else:
             units.append(Unit(path.stem, path, tags, path.parent, f"{path.stem}.tags.manifest.json"))
-    return units
+    seen: dict[Path, Unit] = {}
+    planned = []
+    for unit in units:
+        other = seen.get(unit.tags)
+        if other is not None:
+            if other.source.resolve() == unit.source.resolve():
+                continue  # the same input named twice: tag it once
+            raise ValueError(f"{other.source} and {unit.source} would both write their tags to {unit.tags}; "
+                             f"tag them in separate runs (or with separate --out folders)")
+        seen[unit.tags] = unit
+        planned.append(unit)
+    return planned
+
+
+def corpora_of(units: list[Unit], store) -> list[str]:
+    """The processed corpora whose subsets the units tag (their write locks are taken while tagging)."""
+    processed = (Path(store.root) / "processed").resolve()
+    names = set()
+    for unit in units:
+        try:
+            relative = unit.source.resolve().relative_to(processed)
+        except ValueError:
+            continue
+        if len(relative.parts) == 2:
+            names.add(relative.parts[0])
+    return sorted(names)
 
 
 def write_tags(units: list[Unit], *, drop_invalid: bool = False, ignore: Iterable[str] = (),

@@ -22,7 +22,9 @@ import inspect
 import json
 import re
 import signal
+import sys
 import threading
+import time
 import types
 import typing
 from contextlib import contextmanager
@@ -31,7 +33,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Iterator
 
 MAX_RESULT_CHARS = 200_000  # a result larger than this (as JSON text) is refused, not truncated
-CALL_SECONDS = 5.0  # wall time one call may take
+CALL_SECONDS = 5.0  # wall time one call may take (main thread and worker threads alike)
 
 
 class ToolError(Exception):
@@ -245,16 +247,37 @@ class CallTimeout(BaseException):
     """A call ran past its time limit (a BaseException, so tool code that catches Exception cannot swallow it)."""
 
 
+_DEADLINES = threading.local()  # the innermost deadline of the current worker thread
+
+
 @contextmanager
 def time_limit(seconds: float) -> Iterator[None]:
-    """Raise CallTimeout in the main thread after ``seconds`` (a no-op elsewhere: no signals there)."""
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+    """Raise CallTimeout once ``seconds`` have passed, on any thread; limits nest (the tighter one wins).
+
+    Main thread: a SIGALRM timer. Other threads (no signals there): a profile hook on the thread
+    (``sys.setprofile``) that checks the deadline at every Python or C function call and return.
+    Neither can stop a single long C operation (``7 ** 30000000``): callers refuse such arguments
+    before the call (see ``bfcl_runtime.argument_problem``), and results are size-checked after.
+    """
+    if threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
+        with _alarm(seconds):
+            yield
+        return
+    with _profile_deadline(seconds):
+        yield
+
+
+@contextmanager
+def _alarm(seconds: float) -> Iterator[None]:
+    remaining, _interval = signal.getitimer(signal.ITIMER_REAL)
+    if remaining and remaining <= seconds:  # an enclosing limit expires first: it stays in charge
         yield
         return
 
     def expire(_signum, _frame):
         raise CallTimeout()
 
+    started = time.monotonic()
     previous = signal.signal(signal.SIGALRM, expire)
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
@@ -262,6 +285,31 @@ def time_limit(seconds: float) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+        if remaining:  # give the enclosing limit back what is left of it
+            signal.setitimer(signal.ITIMER_REAL, max(remaining - (time.monotonic() - started), 1e-3))
+
+
+@contextmanager
+def _profile_deadline(seconds: float) -> Iterator[None]:
+    deadline = time.monotonic() + seconds
+    outer = getattr(_DEADLINES, "value", None)
+    if outer is not None and outer <= deadline:
+        yield
+        return
+    previous = sys.getprofile()
+
+    def guard(_frame, _event, _arg):
+        if time.monotonic() > deadline:
+            sys.setprofile(None)
+            raise CallTimeout()
+
+    _DEADLINES.value = deadline
+    sys.setprofile(guard)
+    try:
+        yield
+    finally:
+        sys.setprofile(previous)
+        _DEADLINES.value = outer
 
 
 # ---------------------------------------------------------------------------------- registry

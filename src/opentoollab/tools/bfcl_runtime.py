@@ -12,7 +12,17 @@ BFCL's executor builds a Python string per call and ``eval``s it. We never do th
    the user's machine.
 
 The classes are imported from the pinned ``bfcl-eval`` wheel itself (a zip on ``sys.path``), so
-neither bfcl-eval nor its heavy dependencies need to be installed.
+neither bfcl-eval nor its heavy dependencies need to be installed. Only verified code is imported: a
+wheel must have the pinned sha256 (an installed ``bfcl_eval`` the pinned version) before it goes on
+``sys.path``, unless the caller passes ``trust=True`` (``--trust-runtime``), and every imported module
+must come from a source that passed this check.
+
+Every call is bounded (``call_limit``): arguments that would make a known-costly method explode
+(``MathAPI.power`` with a huge result, ``square_root``/``logarithm`` with a huge precision) are refused
+before the call, the call runs under ``tools.base.time_limit`` (a signal on the main thread, a
+profile-hook deadline in worker threads), and a result longer than ``MAX_RESULT_CHARS`` as text is
+refused. A refused call is BFCL's error text ``Error during execution: limit: …``, or
+``CallLimitExceeded`` with ``strict=True`` (dataset conversion rejects the record).
 """
 
 from __future__ import annotations
@@ -21,14 +31,28 @@ import ast
 import contextlib
 import contextvars
 import copy
+import decimal
 import importlib
+import hashlib
 import inspect
 import json
+import math
 import os
 import sys
 from pathlib import Path
 from typing import Any
 
+from .base import MAX_RESULT_CHARS, CallTimeout, time_limit
+
+PINNED_PACKAGE = "bfcl-eval"
+PINNED_VERSION = "2026.3.23"
+PINNED_SHA256 = "3bb6dfa5f0c68ad403c9ec50b00db2bb3b4cc9b38ab1ff33f48fe30d853d3a0a"
+PINNED_WHEEL = f"bfcl_eval-{PINNED_VERSION}-py3-none-any.whl"
+TRUST_HINT = "pass --trust-runtime to run it anyway (recorded in the manifest)"
+CALL_SECONDS = 5.0  # wall time one BFCL call may take
+MAX_RESULT_DIGITS = 4000  # a numeric result longer than this many digits is refused before it is computed
+MAX_PRECISION = 1000  # decimal digits of precision a MathAPI call may ask for
+MAX_ARGUMENT_CHARS = 1_000_000  # total size of one call's string arguments
 PACKAGE_PREFIX = "bfcl_eval.eval_checker.multi_turn_eval.func_source_code"
 CLASS_MODULES = {
     "GorillaFileSystem": "gorilla_file_system",
@@ -47,8 +71,16 @@ class RuntimeUnavailable(Exception):
     """BFCL's environment classes cannot be imported (no wheel, missing dependency)."""
 
 
+class UnverifiedRuntime(RuntimeUnavailable):
+    """A bfcl_eval wheel (or installation) that is not the pinned release, and was not explicitly trusted."""
+
+
 class CallSyntaxError(ValueError):
     """A call string that is not one plain call with literal arguments."""
+
+
+class CallLimitExceeded(RuntimeError):
+    """A call refused or stopped by a limit (time, result size, argument cost); the message says which."""
 
 
 # ---------------------------------------------------------------------------------- sandboxing
@@ -158,29 +190,116 @@ def storable(value: Any) -> Any:
 
 
 # ---------------------------------------------------------------------------------- runtime
-class Runtime:
-    """Import access to BFCL's environment classes from a wheel file or an installed bfcl_eval."""
+# Sources (wheel files, installed package folders) whose code passed verification, as real paths.
+_VERIFIED: dict[str, str] = {}  # path → "pinned" or "trusted"
 
-    def __init__(self, wheel: str | Path | None = None) -> None:
-        if wheel is not None:
-            path = str(Path(wheel).resolve())
-            if path not in sys.path:
-                sys.path.insert(0, path)
-            _IMPORT_ROOTS.append(os.path.realpath(path))
+
+def sha256_of(path: str | os.PathLike) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify_wheel(wheel: str | os.PathLike, *, trust: bool = False) -> str:
+    """Admit a bfcl_eval wheel for import: "pinned" (sha256 matches) or "trusted" (``trust``), else UnverifiedRuntime."""
+    path = os.path.realpath(wheel)
+    if path in _VERIFIED and (trust or _VERIFIED[path] == "pinned"):
+        return _VERIFIED[path]
+    try:
+        actual = sha256_of(path)
+    except OSError as exc:
+        raise RuntimeUnavailable(f"cannot read the bfcl_eval wheel {path}: {exc.strerror or exc}") from None
+    if actual == PINNED_SHA256:
+        status = "pinned"
+    elif trust:
+        status = "trusted"
+    else:
+        raise UnverifiedRuntime(
+            f"refusing to import {path}: its sha256 {actual} is not the pinned {PINNED_PACKAGE}=={PINNED_VERSION} "
+            f"({PINNED_SHA256}); it is modified or another release. Download the pinned release "
+            f"(`python datasets download BFCL`), or {TRUST_HINT}")
+    _VERIFIED[path] = status
+    return status
+
+
+def _installed_origin(trust: bool) -> str:
+    """Admit an installed bfcl_eval: the pinned version (or ``trust``); its folder is the verified source."""
+    import importlib.metadata
+    import importlib.util
+
+    spec = importlib.util.find_spec("bfcl_eval")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeUnavailable("no bfcl_eval wheel found and bfcl_eval is not installed")
+    folder = os.path.realpath(list(spec.submodule_search_locations)[0])
+    try:
+        version = importlib.metadata.version(PINNED_PACKAGE)
+    except importlib.metadata.PackageNotFoundError:
+        version = None
+    if version != PINNED_VERSION and not trust:
+        raise UnverifiedRuntime(f"refusing to import the installed bfcl_eval ({folder}): version {version} is not "
+                                f"the pinned {PINNED_VERSION}; {TRUST_HINT}")
+    _VERIFIED.setdefault(folder, "pinned" if version == PINNED_VERSION else "trusted")
+    return folder
+
+
+def _source_of(module: Any) -> str | None:
+    """The verified source (wheel or folder) a module was imported from, or None."""
+    origin = os.path.realpath(getattr(module, "__file__", None) or "")
+    for source in _VERIFIED:
+        if origin == source or origin.startswith(source + os.sep):
+            return source
+    return None
+
+
+class Runtime:
+    """Import access to BFCL's environment classes from a verified wheel file or an installed bfcl_eval.
+
+    ``trust``: allow a wheel that is not the pinned release (``--trust-runtime``); ``status`` then says
+    "trusted" instead of "pinned". Verification happens before the first import (``verify``)."""
+
+    def __init__(self, wheel: str | Path | None = None, *, trust: bool = False) -> None:
+        self.wheel = Path(wheel).resolve() if wheel is not None else None
+        self.trust = trust
+        self.status: str | None = None
+        self._source: str | None = None
         self._classes: dict[str, type] = {}
         self._signatures: dict[tuple[str, str], list[str]] = {}
         _install_hook()
+
+    def verify(self) -> str:
+        """Check the code before it runs: "pinned" or "trusted"; UnverifiedRuntime (a RuntimeUnavailable) otherwise."""
+        if self.status is None:
+            if self.wheel is not None:
+                status = verify_wheel(self.wheel, trust=self.trust)
+                path = str(self.wheel)
+                if path not in sys.path:
+                    sys.path.insert(0, path)
+                self._source = os.path.realpath(path)
+            else:
+                self._source = _installed_origin(self.trust)
+                status = _VERIFIED[self._source]
+            if self._source not in _IMPORT_ROOTS:
+                _IMPORT_ROOTS.append(self._source)
+            self.status = status
+        return self.status
 
     def cls(self, class_name: str) -> type:
         if class_name not in self._classes:
             module_name = CLASS_MODULES.get(class_name)
             if module_name is None:
                 raise RuntimeUnavailable(f"BFCL class {class_name!r} is not supported for execution")
+            self.verify()
             try:
                 module = importlib.import_module(f"{PACKAGE_PREFIX}.{module_name}")
             except ImportError as exc:
                 raise RuntimeUnavailable(f"cannot import BFCL's {class_name} ({exc}); download BFCL first "
                                          "or install its dependency") from None
+            source = _source_of(module)
+            if source is None or (_VERIFIED[source] == "trusted" and not self.trust):
+                raise UnverifiedRuntime(f"refusing BFCL's {class_name}: it was loaded from "
+                                        f"{getattr(module, '__file__', '?')}, which is not a verified bfcl_eval")
             self._classes[class_name] = getattr(module, class_name)
         return self._classes[class_name]
 
@@ -193,6 +312,53 @@ class Runtime:
             function = getattr(self.cls(class_name), method)
             self._signatures[key] = [p.name for p in list(inspect.signature(function).parameters.values())[1:]]
         return self._signatures[key]
+
+
+# ---------------------------------------------------------------------------------- limits
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _power_digits(base: Any, exponent: Any) -> float:
+    """Decimal digits of ``base ** exponent`` (0 when it is small or a float that overflows quickly)."""
+    b, e = _number(base), _number(exponent)
+    if b is None or e is None or not isinstance(base, int) or not isinstance(exponent, int) or e <= 0 or abs(b) <= 1:
+        return 0.0
+    return e * math.log10(abs(b))
+
+
+def argument_problem(name: str, arguments: dict[str, Any]) -> str | None:
+    """Why a call would cost too much to run (checked before it runs), or None."""
+    size = 0
+    stack = list(arguments.values())
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            size += len(value)
+        elif isinstance(value, (list, tuple)):
+            stack.extend(value)
+        elif isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        if size > MAX_ARGUMENT_CHARS:
+            return f"arguments of {name} exceed {MAX_ARGUMENT_CHARS:,} characters"
+    if name == "power" and _power_digits(arguments.get("base"), arguments.get("exponent")) > MAX_RESULT_DIGITS:
+        return f"power({arguments.get('base')!r}, {arguments.get('exponent')!r}) would have more than {MAX_RESULT_DIGITS:,} digits"
+    precision = arguments.get("precision")
+    if name in ("square_root", "logarithm") and _number(precision) is not None and precision > MAX_PRECISION:
+        return f"{name} precision {precision!r} exceeds {MAX_PRECISION:,} digits"
+    return None
+
+
+def result_problem(value: Any) -> str | None:
+    """Why a result is too large to keep (as BFCL's text), or None."""
+    try:
+        text = bfcl_text(value)
+    except (ValueError, RecursionError) as exc:  # an int beyond Python's str digit limit, a cyclic/deep value
+        return f"result cannot be written as text ({type(exc).__name__}: {str(exc)[:100]})"
+    if len(text) > MAX_RESULT_CHARS:
+        return f"result too large ({len(text):,} characters; limit {MAX_RESULT_CHARS:,})"
+    return None
 
 
 class Session:
@@ -217,19 +383,37 @@ class Session:
         """Parameter names of a public method, for mapping positional arguments."""
         return self.runtime.parameter_names(self.owner[name], name) if name in self.owner else []
 
-    def call(self, name: str, args: list[Any] | None = None, kwargs: dict[str, Any] | None = None) -> Any:
-        """Run one call; returns the method's result, or BFCL's error text when it fails."""
+    def call(self, name: str, args: list[Any] | None = None, kwargs: dict[str, Any] | None = None, *,
+             strict: bool = False) -> Any:
+        """Run one call; returns the method's result, or BFCL's error text when it fails.
+
+        A call past a limit (cost of its arguments, time, size of its result) is the error text
+        ``Error during execution: limit: …``, or raises CallLimitExceeded when ``strict``."""
         if name not in self.owner:
             return f"Error during execution: name '{name}' is not defined"
         method = getattr(self.instances[self.owner[name]], name)
-        # Methods may mutate their arguments (TwitterAPI.mention extends its list), and callers keep
-        # the arguments as the recorded call: hand the method its own copies.
-        args, kwargs = copy.deepcopy(args or []), copy.deepcopy(kwargs or {})
-        try:
-            with sandboxed():
-                return method(*args, **kwargs)
-        except Exception as exc:  # BFCL reports a failing call as text, and so do we
-            return f"Error during execution: {exc}"
+        args, kwargs = list(args or []), dict(kwargs or {})
+        named = {**dict(zip(self.positional_names(name), args)), **kwargs}
+        problem = argument_problem(name, named)
+        if problem is None:
+            # Methods may mutate their arguments (TwitterAPI.mention extends its list), and callers keep
+            # the arguments as the recorded call: hand the method its own copies.
+            args, kwargs = copy.deepcopy(args), copy.deepcopy(kwargs)
+            try:
+                # decimal.localcontext: BFCL's square_root sets the thread's global decimal precision
+                with time_limit(CALL_SECONDS), sandboxed(), decimal.localcontext():
+                    result = method(*args, **kwargs)
+            except CallTimeout:
+                problem = f"{name} took longer than {CALL_SECONDS:g} s"
+            except Exception as exc:  # BFCL reports a failing call as text, and so do we
+                return f"Error during execution: {exc}"
+            else:
+                problem = result_problem(result)
+                if problem is None:
+                    return result
+        if strict:
+            raise CallLimitExceeded(problem)
+        return f"Error during execution: limit: {problem}"
 
     def call_text(self, text: str) -> Any:
         """Parse and run one call string (``ast``, literals only)."""

@@ -83,8 +83,8 @@ def runtime() -> Runtime:
     """The process-wide BFCL runtime; ToolkitError with a one-line hint when BFCL is not available."""
     try:
         return _runtime_cached()
-    except RuntimeUnavailable:
-        raise ToolkitError(HINT) from None
+    except RuntimeUnavailable as exc:  # say why (no wheel, or a wheel that is not the pinned one)
+        raise ToolkitError(f"{exc}; {HINT}" if str(exc) else HINT) from None
 
 
 @functools.lru_cache(maxsize=None)
@@ -176,8 +176,8 @@ class BFCLToolkit(Toolkit):
         self._owner = _owners(tuple(classes), tuple(excluded))
         try:
             self._session = runtime().session(initial, classes, long_context=bool(config.get("long_context")))
-        except RuntimeUnavailable:
-            raise ToolkitError(HINT) from None
+        except RuntimeUnavailable as exc:
+            raise ToolkitError(f"{exc}; {HINT}" if str(exc) else HINT) from None
         self.state = {"classes": classes, "calls": []}
 
     # ------------------------------------------------------------------ declarations

@@ -11,7 +11,7 @@ May import: the standard library and ``opentoollab.tools.base``.
 from __future__ import annotations
 
 import math
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from typing import Any, ClassVar
 
 from .base import Toolkit, ToolError
@@ -34,11 +34,14 @@ def number(value: float | int) -> int | float:
     return rounded
 
 
+_DECIMAL = Context(prec=60, rounding=ROUND_HALF_UP)
+
+
 def round_half_up(value: float | int, decimals: int) -> int | float:
     """Round like a person does (2.675 → 2.68), using the number's shortest decimal text."""
-    quantum = Decimal(1).scaleb(-decimals)
-    try:
-        return number(float(Decimal(repr(value)).quantize(quantum, rounding=ROUND_HALF_UP)))
+    quantum = Decimal(1).scaleb(-decimals, context=_DECIMAL)
+    try:  # an explicit context: the thread's global one may have been changed by other code (BFCL's MathAPI does)
+        return number(float(Decimal(repr(value)).quantize(quantum, rounding=ROUND_HALF_UP, context=_DECIMAL)))
     except InvalidOperation:  # more digits than Decimal's precision: already far coarser than the rounding
         return number(value)
 

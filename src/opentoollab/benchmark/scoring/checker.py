@@ -56,8 +56,12 @@ def check_calls(functions: list[dict], calls: list[dict], answers: list[dict], m
         if len(calls) != 1:
             return verdict(False, "simple_function_checker:wrong_count", "Wrong number of functions.")
         return _simple(functions[0], calls[0], answers[0], options)
+    except (OverflowError, RecursionError, MemoryError) as exc:  # a number or nesting past Python's limits
+        return verdict(False, "checker:limit", f"the prediction cannot be checked within limits: {type(exc).__name__}: "
+                       f"{str(exc)[:200]}")
     except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
-        return verdict(False, "checker:unsupported", f"BFCL's checker cannot check this item: {type(exc).__name__}: {exc}")
+        return verdict(False, "checker:unsupported", f"BFCL's checker cannot check this item: {type(exc).__name__}: "
+                       f"{str(exc)[:500]}")
 
 
 def mode_of(category: str) -> str:

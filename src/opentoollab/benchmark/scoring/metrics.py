@@ -69,7 +69,10 @@ def _normal(value: Any) -> Any:
     if isinstance(value, bool) or value is None:
         return value
     if isinstance(value, (int, float)):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an int past float range compares as itself
+            return value
     if isinstance(value, (list, tuple)):
         return [_normal(v) for v in value]
     if isinstance(value, dict):

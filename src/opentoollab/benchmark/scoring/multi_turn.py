@@ -56,8 +56,9 @@ def clean_turns(turns: Any) -> Turns:
 class Environments:
     """BFCL's multi-turn entries (initial_config, involved_classes) and classes, from the raw download."""
 
-    def __init__(self, raw_dir: Path) -> None:
+    def __init__(self, raw_dir: Path, *, trust: bool = False) -> None:
         self.raw_dir = Path(raw_dir)
+        self.trust = trust  # --trust-runtime: allow a bfcl_eval wheel that is not the pinned release
         self._entries: dict[str, dict] | None = None
         self._runtime: Runtime | None = None
         self._lock = threading.Lock()  # benchmark runs ask from several threads
@@ -78,7 +79,7 @@ class Environments:
         if wheel is None:
             candidates = sorted(self.raw_dir.glob("runtime/bfcl_eval-*.whl"))
             wheel = candidates[-1] if candidates else None
-        self._runtime = Runtime(wheel)
+        self._runtime = Runtime(wheel, trust=self.trust)
         self._entries = entries
 
     def sessions(self, source_id: str, category: str) -> tuple[Session, Session]:

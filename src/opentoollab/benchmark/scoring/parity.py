@@ -145,6 +145,9 @@ def mutations(calls: list[dict[str, Any]]) -> Iterator[tuple[str, list[dict[str,
 
 def load_official(wheel: str | Path) -> types.SimpleNamespace:
     """BFCL's ast_checker, Language enum and multi_turn_checker from the wheel (see module docstring)."""
+    from ...tools.bfcl_runtime import verify_wheel
+
+    verify_wheel(wheel)  # BFCL's own checker runs unsandboxed: the pinned release only
     path = str(Path(wheel).resolve())
     if path not in sys.path:
         sys.path.insert(0, path)

@@ -26,7 +26,7 @@ import operator
 import re
 from typing import Any
 
-from .calls import DecodeError, call  # noqa: F401  (DecodeError: part of this module's interface)
+from .calls import MAX_CHARS, MAX_INT_BITS, DecodeError, call  # noqa: F401  (DecodeError: part of this module's interface)
 
 TOOL_CALL_RE = re.compile(r"<tool_call>\s*(.*?)\s*(?:</tool_call>|$)", re.S)
 FENCE_RE = re.compile(r"^```[a-zA-Z]*\s*|\s*```$")
@@ -53,6 +53,16 @@ def parse_text(text: str, language: str = "python") -> list[dict[str, Any]] | di
     return calls if calls is not None else parse_python_calls(text)
 
 
+def _json_loads(text: str) -> Any:
+    """json.loads whose nesting and number limits are a DecodeError (JSONDecodeError passes through)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise
+    except (RecursionError, ValueError, MemoryError) as exc:  # 100k-deep arrays, ints past the digit limit
+        raise DecodeError(f"JSON too deep or too large to decode ({type(exc).__name__})") from None
+
+
 def _tagged_or_json(text: str) -> list[dict[str, Any]] | None:
     """Calls from ``<tool_call>`` blocks or JSON; None when the text is neither."""
     if "<tool_call>" in text:
@@ -60,7 +70,7 @@ def _tagged_or_json(text: str) -> list[dict[str, Any]] | None:
     stripped = FENCE_RE.sub("", text.strip())
     if stripped[:1] in "[{":
         try:
-            value = json.loads(stripped)
+            value = _json_loads(stripped)
         except json.JSONDecodeError:
             value = None
         if value is not None:
@@ -70,7 +80,7 @@ def _tagged_or_json(text: str) -> list[dict[str, Any]] | None:
 
 def _loads(text: str) -> Any:
     try:
-        return json.loads(text)
+        return _json_loads(text)
     except json.JSONDecodeError as exc:
         raise DecodeError(f"invalid JSON in <tool_call>: {exc}") from None
 
@@ -90,7 +100,7 @@ def _json_call(item: Any) -> dict[str, Any]:
         arguments = item.get("arguments", item.get("parameters", {}))
         if isinstance(arguments, str):
             try:
-                arguments = json.loads(arguments) if arguments.strip() else {}
+                arguments = _json_loads(arguments) if arguments.strip() else {}
             except json.JSONDecodeError as exc:
                 raise DecodeError(f"arguments of {item['name']!r} are not JSON: {exc}") from None
         return call(item["name"], arguments)
@@ -112,7 +122,7 @@ def bfcl_result_calls(result: Any) -> list[dict[str, Any]]:
             (name, arguments), = item.items()
             if isinstance(arguments, str):
                 try:
-                    arguments = json.loads(arguments)
+                    arguments = _json_loads(arguments)
                 except json.JSONDecodeError as exc:
                     raise DecodeError(f"arguments of {name!r} are not JSON: {exc}") from None
             calls.append(call(name, arguments))
@@ -146,10 +156,13 @@ def parse_python_calls(text: str) -> list[dict[str, Any]]:
     if elements is None:
         raise DecodeError("not a list of calls")
     calls = []
-    for element in elements:
-        if not isinstance(element, ast.Call):
-            raise DecodeError(f"not a call: {ast.unparse(element)[:100]}")
-        calls.append(_resolve_call(element))
+    try:
+        for element in elements:
+            if not isinstance(element, ast.Call):
+                raise DecodeError(f"not a call: {ast.unparse(element)[:100]}")
+            calls.append(_resolve_call(element))
+    except RecursionError:
+        raise DecodeError("expression nested too deeply to decode") from None
     return calls
 
 
@@ -220,6 +233,15 @@ def _arithmetic(node: ast.AST) -> Any:
         left, right = _arithmetic(node.left), _arithmetic(node.right)
         if isinstance(node.op, ast.Pow) and (abs(right) > 1000 or abs(left) > 10**6):
             raise DecodeError("exponent too large to compute")
+        if isinstance(node.op, ast.Pow) and isinstance(left, int) and isinstance(right, int) and right > 0 \
+                and right * left.bit_length() > MAX_INT_BITS:
+            raise DecodeError("power too large to compute")
+        if isinstance(node.op, ast.Mult) and isinstance(left, int) and isinstance(right, int) \
+                and left.bit_length() + right.bit_length() > MAX_INT_BITS:
+            raise DecodeError("product too large to compute")
+        if isinstance(node.op, ast.Add) and isinstance(left, str) and isinstance(right, str) \
+                and len(left) + len(right) > 10**6:
+            raise DecodeError("string concatenation too large")
         if isinstance(node.op, ast.Mult) and isinstance(left, str) != isinstance(right, str):
             text, times = (left, right) if isinstance(left, str) else (right, left)
             if isinstance(times, int) and len(text) * times > 10**6:
@@ -289,6 +311,8 @@ def _json_values(text: str) -> list[Any]:
             value, position = decoder.raw_decode(text, position)
         except json.JSONDecodeError as exc:
             raise DecodeError(f"invalid JSON call: {exc}") from None
+        except (RecursionError, ValueError, MemoryError) as exc:
+            raise DecodeError(f"JSON call too deep or too large to decode ({type(exc).__name__})") from None
         values.append(value)
         position = _JSON_SEPARATORS.match(text, position).end()
     return values

@@ -22,6 +22,7 @@ from typing import Any, Iterable, Iterator
 from ...format.jsonl import iter_lines
 from ...format.sample import Sample
 from .checker import check_calls, is_call_list, verdict
+from ...format.validate import validate_sample
 from .items import Item, item_of
 from .metrics import aggregate, item_metrics
 from .multi_turn import Environments, RuntimeUnavailable, check_multi_turn, clean_turns, truth_turns
@@ -85,7 +86,23 @@ def decode_turns(value: dict[str, Any]) -> Any:
 # ---------------------------------------------------------------------------------- one item
 def score_item(item: Item, value: dict[str, Any], *, environments: Environments | None = None,
                underscore_to_dot: bool = False) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """(verdict, generic metric counts or None) for one prediction of one item."""
+    """(verdict, generic metric counts or None) for one prediction of one item.
+
+    A prediction too deep or too large to check (numbers past Python's limits, runaway nesting) is
+    scored wrong with the reason (``checker:limit``); it never stops the run."""
+    from .langs import LanguageUnavailable
+
+    try:
+        return _score_item(item, value, environments, underscore_to_dot)
+    except LanguageUnavailable:
+        raise  # a missing optional extra stops the run with its install hint
+    except (RecursionError, ValueError, OverflowError, MemoryError) as exc:
+        return verdict(False, "checker:limit", f"the prediction cannot be checked within limits: "
+                       f"{type(exc).__name__}: {str(exc)[:200]}"), None
+
+
+def _score_item(item: Item, value: dict[str, Any], environments: Environments | None,
+                underscore_to_dot: bool) -> tuple[dict[str, Any], dict[str, Any] | None]:
     if item.kind == "multi_turn":
         return _score_multi_turn(item, value, environments), None
     try:
@@ -143,7 +160,11 @@ def score(samples: Iterable[Sample], predictions: Iterable[Prediction], *, envir
     counts: dict[str, list] = defaultdict(list)
     kinds: dict[str, str] = {}
     used: set[int] = set()
+    invalid_samples = 0
     for sample in tqdm(samples, desc="scoring", unit=" samples", disable=None if progress else True, mininterval=0.5):
+        if not isinstance(sample, list) or validate_sample(sample):
+            invalid_samples += 1  # a broken evaluation sample is counted, never scored and never a crash
+            continue
         item = item_of(sample)
         if item is None:
             continue
@@ -166,7 +187,9 @@ def score(samples: Iterable[Sample], predictions: Iterable[Prediction], *, envir
             results[prediction.line] = _row(prediction, None, verdict(
                 False, "prediction:unknown_id", "no sample with this id or source id in the given datasets"))
     rows = [results[line] for line in sorted(results)]
-    return rows, summarize(totals, counts, kinds, rows)
+    summary = summarize(totals, counts, kinds, rows)
+    summary["invalid_samples"] = invalid_samples
+    return rows, summary
 
 
 def _row(prediction: Prediction, item: Item | None, result: dict[str, Any]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from ...format.jsonl import write_json
+from ...format.jsonl import folder_lock, write_json
 from ...format.sample import Sample, dumps_sample
 from ...format.validate import validate_sample
 from .engine import GENERATOR, GENERATOR_VERSION, generate, replay
@@ -89,9 +89,20 @@ def _resume(partial: Path, rejects_partial: Path, state: Path, recipe: Recipe) -
 def run_generation(recipe: Recipe, out_dir: Path, *, workers: int | None = None, verify: bool = False,
                    checks: list[tuple[str, Check]] | None = None, progress: bool = True,
                    log: Callable[[str], None] = lambda _m: None) -> dict[str, Any]:
-    """Generate ``recipe.n`` samples into ``out_dir``; return the manifest (also written beside them)."""
-    started = time.perf_counter()
+    """Generate ``recipe.n`` samples into ``out_dir``; return the manifest (also written beside them).
+
+    Holds ``out_dir/.<name>.lock`` throughout: a second run of the same recipe into the same folder waits
+    (then fails with ``LockBusy``) instead of appending to the same partial files."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    with folder_lock(out_dir / f".{recipe.name}.lock", str(out_dir / f"{recipe.name}.jsonl"), notify=log):
+        return _run_generation(recipe, out_dir, workers=workers, verify=verify, checks=checks, progress=progress,
+                               log=log)
+
+
+def _run_generation(recipe: Recipe, out_dir: Path, *, workers: int | None, verify: bool,
+                    checks: list[tuple[str, Check]] | None, progress: bool,
+                    log: Callable[[str], None]) -> dict[str, Any]:
+    started = time.perf_counter()
     final, rejects = out_dir / f"{recipe.name}.jsonl", out_dir / f"{recipe.name}.rejects.jsonl"
     partial, rejects_partial = final.with_suffix(".jsonl.partial"), rejects.with_suffix(".jsonl.partial")
     state_path = out_dir / f".{recipe.name}.partial.json"

@@ -31,7 +31,6 @@ and ``data/all_apis.csv`` (an early API design catalogue whose parameter names d
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any, Iterator
@@ -41,7 +40,7 @@ from ...format.pycall import PREFIX, CallSyntaxError, parse_api_request, parse_p
 from ...format.sample import CallNumbering, Sample
 from ...format.schema_types import normalize_schema
 from .base import Context, FetchError, RawRecord, Reject
-from .hub_json import HubJsonSource
+from .hub_json import HubJsonSource, iter_array_file, iter_jsonl_records
 
 HUB_REPO = "liminghao1630/API-Bank"
 # No commit sha of the hub repository could be looked up offline; "main" is pinned here and the
@@ -359,13 +358,6 @@ def _subset_of(path: Path) -> str:
     return path.stem
 
 
-def _load_json(path: Path) -> tuple[Any, str | None]:
-    try:
-        return json.loads(path.read_text("utf-8-sig")), None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        return None, f"{path.name} is not valid JSON: {exc}"
-
-
 class APIBank(HubJsonSource):
     """Reads its own many-file layout; shares the hub provenance handling (``version_of``) of HubJsonSource."""
 
@@ -408,9 +400,8 @@ class APIBank(HubJsonSource):
         for path in files:
             if path.suffix != ".json":
                 continue
-            value, error = _load_json(path)
-            for record in value if isinstance(value, list) and not error else ():
-                instruction = record.get("instruction") if isinstance(record, dict) else None
+            for _index, record, error in iter_array_file(path):
+                instruction = record.get("instruction") if isinstance(record, dict) and not error else None
                 header = TOOL_HEADER.search(instruction) if isinstance(instruction, str) else None
                 if header is None:
                     continue
@@ -435,23 +426,18 @@ class APIBank(HubJsonSource):
             if path.suffix == ".jsonl":
                 yield self._dialogue_record(path, rel, subset)
                 continue
-            value, error = _load_json(path)
-            if error or not isinstance(value, list):
-                yield RawRecord(subset, rel, 0, Reject(error or f"{rel} is not a JSON array", raw=None))
-                continue
-            for index, record in enumerate(value):
-                yield RawRecord(subset, rel, index, record, source_id=_record_id(record, index))
+            for index, record, error in iter_array_file(path):  # one bad element loses only itself
+                if error:
+                    yield RawRecord(subset, rel, index, Reject(f"{rel}: {error}", raw=record))
+                else:
+                    yield RawRecord(subset, rel, index, record, source_id=_record_id(record, index))
 
     def _dialogue_record(self, path: Path, rel: str, subset: str) -> RawRecord:
         rows = []
-        with open(path, "r", encoding="utf-8-sig", newline="") as handle:
-            for number, line in enumerate(handle, 1):
-                if not line.strip():
-                    continue
-                try:
-                    rows.append(json.loads(line))
-                except json.JSONDecodeError as exc:
-                    return RawRecord(subset, rel, number, Reject(f"line {number} is not JSON: {exc}", raw=line.rstrip("\r\n")))
+        for number, row, error in iter_jsonl_records(path):
+            if error:
+                return RawRecord(subset, rel, number, Reject(error, raw=row))
+            rows.append(row)
         return RawRecord(subset, rel, 1, {"dialogue": rows}, source_id=path.stem)
 
     def convert(self, record: RawRecord, ctx: Context) -> Sample:
@@ -472,8 +458,8 @@ class APIBank(HubJsonSource):
 
 def _record_id(record: Any, index: int) -> str | int:
     if isinstance(record, dict):
-        if "file" in record and "id" in record:
+        if isinstance(record.get("file"), (str, int)) and isinstance(record.get("id"), (str, int)):
             return f"{record['file']}#{record['id']}"
-        if "sample_id" in record and "api_id" in record:
+        if isinstance(record.get("sample_id"), (str, int)) and isinstance(record.get("api_id"), (str, int)):
             return f"{record['sample_id']}.{record['api_id']}"
     return index

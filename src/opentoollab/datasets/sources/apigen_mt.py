@@ -20,10 +20,9 @@ Hub ``Salesforce/APIGen-MT-5k`` (gated, CC-BY-NC-4.0), one file ``apigen-mt_5k.j
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from ...format.sample import Sample
+from ...format.sample import Sample, loads_strict
 from .base import Context, RawRecord, Reject
 from .hub_json import HubJsonSource
 from .textcalls import (NotLiteral, Trajectory, check_declared, loads_lenient, opening, parse_arguments,
@@ -35,9 +34,9 @@ DATA_FILE = "apigen-mt_5k.json"
 def _tools(value: Any) -> list[Any]:
     if isinstance(value, str):
         try:
-            value = json.loads(value) if value.strip() else []
-        except json.JSONDecodeError as exc:
-            raise Reject(f"'tools' is not valid JSON ({exc.msg} at character {exc.pos})") from None
+            value = loads_strict(value) if value.strip() else []
+        except ValueError as exc:
+            raise Reject(f"'tools' is not valid JSON ({str(exc)[:200]})") from None
     if not isinstance(value, list):
         raise Reject("'tools' is not a list")
     return value

@@ -14,20 +14,20 @@ conversations with embedding models, so they cannot be represented as verifiable
 
 from __future__ import annotations
 
-import json
 import zipfile
 from pathlib import Path
 from typing import Any, Iterator
 
-from ...tools.bfcl_runtime import CallSyntaxError, Runtime, RuntimeUnavailable, parse_call, storable
+from ...tools.bfcl_runtime import (PINNED_SHA256, PINNED_VERSION, PINNED_WHEEL, CallLimitExceeded, CallSyntaxError,
+                                   Runtime, RuntimeUnavailable, UnverifiedRuntime, parse_call, storable)
 from ..fetch import copy_local, hub_snapshot, pypi_download, write_provenance
-from ...format.sample import CallNumbering, Sample
+from ...format.sample import CallNumbering, Sample, decode_line, loads_strict
 from ...format.schema_types import normalize_schema
 from .base import Context, FetchError, RawRecord, Reject, Source
 
 PACKAGE = "bfcl-eval"
-VERSION = "2026.3.23"
-WHEEL_SHA256 = "3bb6dfa5f0c68ad403c9ec50b00db2bb3b4cc9b38ab1ff33f48fe30d853d3a0a"
+VERSION = PINNED_VERSION  # the pin lives with the runtime that enforces it (tools.bfcl_runtime)
+WHEEL_SHA256 = PINNED_SHA256
 HUB_REPO = "gorilla-llm/Berkeley-Function-Calling-Leaderboard"
 # The hub dataset publishes no release tags: "main" is resolved to its commit at download time and
 # that commit (plus every file's sha256) goes into the provenance; pass --revision SHA to pin.
@@ -60,9 +60,9 @@ class RawFiles:
         if root.is_file() and root.suffix == ".whl":
             self.wheel = root
         elif root.is_dir():
-            wheels = sorted(root.glob("bfcl_eval-*.whl"))
+            wheels = sorted(root.glob("bfcl_eval-*.whl"), key=lambda w: (w.name == PINNED_WHEEL, w.name))
             if wheels:
-                self.wheel = wheels[-1]
+                self.wheel = wheels[-1]  # the pinned release's file name first; its bytes are checked before import
             data_dirs = [d for d in (root, root / "data", root / "bfcl_eval" / "data") if any(d.glob("BFCL_v*_*.json"))]
             if data_dirs:
                 self.folder = data_dirs[0]
@@ -90,21 +90,26 @@ class RawFiles:
                 found.append((int(version), name))
         return max(found)[1] if found else None
 
-    def read(self, rel: str) -> str:
+    def read(self, rel: str) -> bytes:
         if self._zip is not None:
-            return self._zip.read(WHEEL_DATA + rel).decode("utf-8")
-        return (self.folder / rel).read_text("utf-8")
+            return self._zip.read(WHEEL_DATA + rel)
+        return (self.folder / rel).read_bytes()
 
 
-def _json_lines(text: str, rel: str) -> Iterator[tuple[int, Any, str | None]]:
-    """BFCL files hold one JSON object per line: yield (line number, value, error)."""
-    for number, line in enumerate(text.splitlines(), 1):
+def _json_lines(data: bytes, rel: str) -> Iterator[tuple[int, Any, str | None]]:
+    """BFCL files hold one JSON object per line: yield (line number, value, error); never raises on content
+    (bytes that are not UTF-8, NaN, huge integers, deep nesting make that line an error)."""
+    if isinstance(data, str):
+        data = data.encode("utf-8", "surrogateescape")
+    for number, line in enumerate(data.split(b"\n"), 1):
+        if number == 1 and line.startswith(b"\xef\xbb\xbf"):
+            line = line[3:]
         if not line.strip():
             continue
         try:
-            yield number, json.loads(line), None
-        except json.JSONDecodeError as exc:
-            yield number, line, f"invalid JSON in {rel} line {number}: {exc}"
+            yield number, loads_strict(decode_line(line)), None
+        except ValueError as exc:
+            yield number, line.decode("utf-8", "backslashreplace").rstrip("\r"), f"invalid JSON in {rel} line {number}: {exc}"
 
 
 def convert_tool(doc: dict[str, Any]) -> dict[str, Any]:
@@ -156,6 +161,9 @@ class BFCL(Source):
     subsets = SINGLE_TURN + MULTI_TURN
     evaluation_subsets = SINGLE_TURN + MULTI_TURN
     infer_links = False  # BFCL's calls are its ground truth, copied exactly: no inferred links
+    # True only by explicit opt-in (``--trust-runtime``): import a bfcl_eval wheel that is not the pinned
+    # release. The command that sets it also records ``trust_runtime`` in the manifest's options.
+    trust_runtime = False
 
     def __init__(self) -> None:
         self._runtime: Runtime | None = None
@@ -195,6 +203,13 @@ class BFCL(Source):
         if unknown:
             raise FetchError(f"unknown BFCL subsets {unknown}; known: {', '.join(self.subsets)}")
         self._func_docs, self._tool_of = {}, {}
+        if any(c in MULTI_TURN and files.find(c) for c in wanted):
+            try:  # refuse unverified code once, clearly, before any record is converted
+                self._runtime.verify()
+            except UnverifiedRuntime as exc:
+                raise FetchError(str(exc)) from None
+            except RuntimeUnavailable:
+                pass  # no runtime at all: each multi-turn record is rejected with the reason
         for category in wanted:
             rel = files.find(category)
             if rel is None:
@@ -203,7 +218,7 @@ class BFCL(Source):
             answer_rel = files.find(category, answers=True)
             if answer_rel:
                 for number, value, error in _json_lines(files.read(answer_rel), answer_rel):
-                    if error is None and isinstance(value, dict) and "id" in value:
+                    if error is None and isinstance(value, dict) and isinstance(value.get("id"), str):
                         answers[value["id"]] = value.get("ground_truth")
             if category.startswith("multi_turn") and not self._func_docs:
                 self._load_func_docs(files)
@@ -211,7 +226,7 @@ class BFCL(Source):
                 if error:
                     yield RawRecord(category, rel, number, Reject(error, raw=value))
                     continue
-                record_id = value.get("id") if isinstance(value, dict) else None
+                record_id = value.get("id") if isinstance(value, dict) and isinstance(value.get("id"), str) else None
                 data = {"entry": value, "ground_truth": answers.get(record_id), "has_answers": bool(answer_rel)}
                 yield RawRecord(category, rel, number, data, source_id=record_id)
 
@@ -230,7 +245,7 @@ class BFCL(Source):
         if wheel is None:
             candidates = sorted(raw.glob("runtime/bfcl_eval-*.whl")) if raw.is_dir() else []
             wheel = candidates[-1] if candidates else None
-        self._runtime, self._runtime_error = Runtime(wheel), None
+        self._runtime, self._runtime_error = Runtime(wheel, trust=self.trust_runtime), None
 
     def _session(self, entry: dict, long_context: bool):
         if self._runtime_error is None:
@@ -340,7 +355,10 @@ class BFCL(Source):
                 cid = numbering.next_id(name)
                 # Calls of a turn act on shared state in order, so each depends on the one before.
                 calls.append({"name": name, "parameters": parameters, "depend_on": [previous] if previous else []})
-                results[cid] = storable(session.call(name, args, kwargs))
+                try:
+                    results[cid] = storable(session.call(name, args, kwargs, strict=True))
+                except CallLimitExceeded as exc:
+                    raise Reject(f"turn {index}: {text[:200]!r} exceeds a limit: {exc}") from None
                 previous = cid
             if calls:
                 messages.append({"role": "tool_call", "content": calls})

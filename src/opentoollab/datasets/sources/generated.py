@@ -9,12 +9,13 @@ the unified format, each sample with its ``meta.generator`` and ``meta.environme
 
 from __future__ import annotations
 
-import json
+
 from pathlib import Path
 from typing import Any, Iterator
 
 from ..fetch import write_provenance
 from .base import Context, FetchError, RawRecord, Reject, Source
+from .hub_json import iter_jsonl_records
 
 DEFAULT_N = 1000
 
@@ -53,16 +54,11 @@ class Generated(Source):
             subset = path.stem
             if subsets and subset not in subsets:
                 continue
-            with open(path, encoding="utf-8") as handle:
-                for line_number, line in enumerate(handle, 1):
-                    if not line.strip():
-                        continue
-                    try:
-                        value = json.loads(line)
-                    except ValueError as exc:
-                        yield RawRecord(subset, path.name, line_number, Reject(f"not JSON: {exc}", raw=line[:2000]))
-                        continue
-                    yield RawRecord(subset, path.name, line_number, value, source_id=_source_id(value))
+            for line_number, value, error in iter_jsonl_records(path):
+                if error:
+                    yield RawRecord(subset, path.name, line_number, Reject(error, raw=value[:2000]))
+                    continue
+                yield RawRecord(subset, path.name, line_number, value, source_id=_source_id(value))
 
     def convert(self, record: RawRecord, ctx: Context) -> list[dict[str, Any]]:
         sample = record.data
@@ -88,5 +84,6 @@ def _source_id(value: Any) -> Any:
     if isinstance(value, list):
         for message in value:
             if isinstance(message, dict) and message.get("role") == "meta" and isinstance(message.get("content"), dict):
-                return message["content"].get("source_id")
+                found = message["content"].get("source_id")
+                return found if isinstance(found, (str, int)) and not isinstance(found, bool) else None
     return None

@@ -20,11 +20,10 @@ a JSON array of ``{"system": str, "chat": str}``.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
-from ...format.sample import Sample
+from ...format.sample import STRICT_DECODER, Sample
 from .base import Context, RawRecord, Reject
 from .hub_json import HubJsonSource
 from .textcalls import (NotLiteral, Trajectory, check_declared, loads_lenient, opening, parse_arguments,
@@ -45,7 +44,7 @@ def system_tools(system: str) -> tuple[str, list[Any]]:
     if start < 0:
         return text.strip(), []
     prose, rest = text[:start].strip(), text[start:]
-    decoder, functions, pos = json.JSONDecoder(), [], 0
+    decoder, functions, pos = STRICT_DECODER, [], 0
     while True:
         while pos < len(rest) and rest[pos].isspace():
             pos += 1
@@ -53,8 +52,9 @@ def system_tools(system: str) -> tuple[str, list[Any]]:
             break
         try:
             function, pos = decoder.raw_decode(rest, pos)
-        except json.JSONDecodeError as exc:
-            raise Reject(f"function definition {len(functions)} in the system prompt is not JSON ({exc.msg})") from None
+        except (ValueError, RecursionError) as exc:
+            raise Reject(f"function definition {len(functions)} in the system prompt is not JSON "
+                         f"({getattr(exc, 'msg', None) or str(exc)[:200] or 'nested too deep'})") from None
         functions.append(function)
     tail = rest[pos:].strip()
     return (f"{prose}\n\n{tail}" if tail else prose), functions

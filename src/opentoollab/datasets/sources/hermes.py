@@ -25,11 +25,10 @@ then ``function_calling`` or ``json_mode``, decided by its content.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
-from ...format.sample import Sample
+from ...format.sample import Sample, loads_strict
 from .base import Context, RawRecord, Reject
 from .hub_json import HubJsonSource
 from .textcalls import (NotLiteral, Trajectory, check_declared, loads_lenient, opening, parse_arguments,
@@ -79,8 +78,8 @@ def _field_tools(row: dict) -> list[Any] | None:
     value = row.get("tools")
     if isinstance(value, str):
         try:
-            value = json.loads(value) if value.strip() else None
-        except json.JSONDecodeError:
+            value = loads_strict(value) if value.strip() else None
+        except ValueError:
             raise Reject("the row's 'tools' field is not JSON") from None
     return value if isinstance(value, list) and value else None
 

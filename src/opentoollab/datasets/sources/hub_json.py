@@ -10,9 +10,11 @@ and convert one record.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any, ClassVar, Iterator
 
+from ...format.sample import BAD_BYTES, STRICT_DECODER, decode_line, loads_strict
 from ..fetch import check_sha256, copy_local, hub_snapshot, read_provenance, write_provenance
 from .base import FetchError, RawRecord, Reject, Source
 
@@ -22,33 +24,64 @@ CHUNK = 1 << 20
 def iter_json_records(path: Path) -> Iterator[tuple[int, Any, str | None]]:
     """``(location, value, error)`` for each record of a JSON array (0-based index) or JSONL file (1-based line).
 
-    A malformed array element ends the reading (its position is reported, the rest cannot be framed);
-    a malformed JSONL line is reported and reading goes on.
+    Never raises on content. A malformed JSONL line (not UTF-8, not strict JSON — ``NaN``/``Infinity``, integers
+    beyond the int↔str digit limit —, nested too deep) is reported and reading goes on. A malformed array
+    element is reported and, when the layout allows it (elements that start their own line at the indentation
+    of the first one: every pretty-printed or one-per-line array), reading goes on at the next element.
     """
-    with open(path, "r", encoding="utf-8-sig") as handle:
+    with open(path, "rb") as handle:
         head = handle.read(CHUNK)
-        if head.lstrip()[:1] == "[":
-            yield from _iter_array(handle, head)
-            return
-    with open(path, "r", encoding="utf-8-sig") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
+    if head.startswith(BOM):
+        head = head[len(BOM):]
+    if head.lstrip()[:1] == b"[" and path.suffix != ".jsonl":  # a .jsonl file is JSONL even when a line is an array
+        with open(path, "r", encoding="utf-8-sig", errors="surrogateescape") as handle:
+            yield from _iter_array(handle, handle.read(CHUNK))
+        return
+    yield from iter_jsonl_records(path)
+
+
+def iter_jsonl_records(path: Path) -> Iterator[tuple[int, Any, str | None]]:
+    """``(line, value, error)`` for each non-blank line of a JSONL file (see ``iter_json_records``)."""
+    with open(path, "rb") as handle:
+        for number, data in enumerate(handle, 1):
+            if number == 1 and data.startswith(BOM):
+                data = data[len(BOM):]
+            if not data.strip():
                 continue
             try:
-                yield number, json.loads(line), None
-            except json.JSONDecodeError as exc:
-                yield number, line.rstrip("\r\n"), f"line {number} is not JSON: {exc}"
+                yield number, loads_strict(decode_line(data)), None
+            except ValueError as exc:
+                yield number, data.decode("utf-8", "backslashreplace").rstrip("\r\n"), f"line {number} is not JSON: {exc}"
+
+
+def iter_array_file(path: Path) -> Iterator[tuple[int, Any, str | None]]:
+    """``iter_json_records`` for a file that must hold one JSON array: anything else is one error at 0."""
+    with open(path, "rb") as handle:
+        head = handle.read(4096)
+    if head.startswith(BOM):
+        head = head[len(BOM):]
+    if head.lstrip()[:1] != b"[":
+        yield 0, None, f"{path.name} is not a JSON array"
+        return
+    yield from iter_json_records(path)
+
+
+BOM = b"\xef\xbb\xbf"
+_WS = " \t\r\n"
 
 
 def _iter_array(handle, buffer: str) -> Iterator[tuple[int, Any, str | None]]:
-    decoder = json.JSONDecoder()
     pos = buffer.index("[") + 1
     eof = False
     index = 0
     consumed = 0  # characters dropped from the front of the buffer, for error positions
+    comma_read = False  # skip_bad consumed the ',' before the next element
+    resync = None  # the pattern of "end of one element, start of the next" (from the first element's indentation)
 
     def refill() -> bool:
         nonlocal buffer, eof
+        if eof:
+            return False
         more = handle.read(max(CHUNK, len(buffer)))
         if not more:
             eof = True
@@ -56,39 +89,83 @@ def _iter_array(handle, buffer: str) -> Iterator[tuple[int, Any, str | None]]:
         buffer += more
         return True
 
-    while True:
+    def skip_space() -> None:
+        nonlocal pos
         while True:
-            while pos < len(buffer) and buffer[pos] in " \t\r\n":
+            while pos < len(buffer) and buffer[pos] in _WS:
                 pos += 1
             if pos < len(buffer) or not refill():
+                return
+
+    def skip_bad(start: int, reason: str) -> Iterator[tuple[int, Any, str | None]]:
+        """Report the element at ``start`` as bad; move ``pos`` to the next element (or the end)."""
+        nonlocal pos, index, comma_read
+        searched = start + 1
+        while resync is not None:
+            found = resync.search(buffer, searched)
+            if found:
+                yield index, buffer[start:min(found.start(), start + 2000)], reason
+                index += 1
+                pos = found.end()
+                comma_read = True
+                return
+            searched = max(start + 1, len(buffer) - 64)
+            if not refill():
                 break
+        yield index, buffer[start:start + 2000], reason + "; the rest of the file cannot be read"
+        pos = -1
+
+    while True:
+        skip_space()
         if pos >= len(buffer):
             yield index, None, f"the JSON array is not closed (file ends after element {index - 1})"
             return
         if buffer[pos] == "]":
+            rest = buffer[pos + 1:].strip(_WS) or (handle.read(CHUNK).strip(_WS) if not eof else "")
+            if rest:
+                yield index, rest[:2000], f"text after the end of the JSON array at character {consumed + pos + 1}"
             return
-        if index:
+        if comma_read:
+            comma_read = False
+        elif index:
             if buffer[pos] != ",":
-                yield index, buffer[pos:pos + 200], f"expected ',' between elements at character {consumed + pos}"
-                return
+                yield from skip_bad(pos, f"element {index}: expected ',' between elements at character {consumed + pos}")
+                if pos < 0:
+                    return
+                continue
             pos += 1
-            while True:
-                while pos < len(buffer) and buffer[pos] in " \t\r\n":
-                    pos += 1
-                if pos < len(buffer) or not refill():
-                    break
+            skip_space()
+        elif resync is None:
+            line_start = buffer.rfind("\n", 0, pos) + 1
+            indent = buffer[line_start:pos]
+            if indent.strip(" \t") in ("", "["):  # "[" on the first element's line: one element per line
+                indent = "" if "[" in indent else indent
+                resync = re.compile(r",[ \t]*\r?\n" + re.escape(indent) + r"(?=[^ \t\r\n\]}])")
+        start = pos
         while True:
             try:
-                value, end = decoder.raw_decode(buffer, pos)
+                value, end = STRICT_DECODER.raw_decode(buffer, pos)
             except json.JSONDecodeError as exc:
-                if not eof and refill():
+                if (exc.msg.startswith("Unterminated string") or exc.pos >= len(buffer) - 32) and refill():
                     continue
-                yield index, buffer[pos:pos + 2000], (f"element {index} is not valid JSON ({exc.msg} at character "
-                                                      f"{consumed + exc.pos}); the rest of the file cannot be read")
-                return
-            if end >= len(buffer) and not eof and refill():
-                continue  # a number or literal cut by the chunk boundary
+                error = f"element {index} is not valid JSON ({exc.msg} at character {consumed + exc.pos})"
+            except ValueError as exc:
+                if pos + 400 >= len(buffer) and refill():
+                    continue
+                error = f"element {index} is not strict JSON ({exc})"
+            except RecursionError:
+                error = f"element {index} is nested too deep"
+            else:
+                if end >= len(buffer) and refill():
+                    continue  # a number or literal cut by the chunk boundary
+                bad = BAD_BYTES.search(buffer, pos, end)
+                error = f"element {index} is not UTF-8 (undecodable byte at character {consumed + bad.start()})" if bad else None
             break
+        if error:
+            yield from skip_bad(start, error)
+            if pos < 0:
+                return
+            continue
         yield index, value, None
         index += 1
         pos = end

@@ -31,7 +31,7 @@ import json
 import re
 from typing import Any
 
-from ...format.sample import CallNumbering, Sample
+from ...format.sample import STRICT_DECODER, CallNumbering, Sample
 from ...format.pycall import bracket_end
 from ...format.schema_types import normalize_schema
 from .base import Context, RawRecord, Reject
@@ -50,9 +50,9 @@ CHAINED_RE = re.compile(r"^([A-Za-z_][\w]*)\.([\w]+)$")
 def literal_prefix(text: str) -> tuple[Any, str]:
     """The JSON or Python literal at the start of ``text`` and the text after it; NotLiteral when none."""
     try:
-        value, end = json.JSONDecoder().raw_decode(text)
+        value, end = STRICT_DECODER.raw_decode(text)
         return value, text[end:]
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):
         pass
     end = bracket_end(text) if text[:1] in "[{(" else -1
     if end < 0:

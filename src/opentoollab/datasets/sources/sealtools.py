@@ -68,15 +68,21 @@ def convert_tool(raw: Any) -> dict[str, Any]:
     return tool
 
 
-def load_catalog(path: Path) -> dict[str, dict[str, Any]]:
-    """``tool.jsonl`` → name → tool (the first definition of a name wins)."""
+def load_catalog(path: Path) -> tuple[dict[str, dict[str, Any]], list[tuple[int, Any, str]]]:
+    """``tool.jsonl`` → (name → tool (the first definition of a name wins), bad lines as (line, raw, reason))."""
     catalog: dict[str, dict[str, Any]] = {}
-    for _line, value, error in iter_json_records(path):
-        if error:
-            raise FetchError(f"{path}: {error}")
-        tool = convert_tool(value)
-        catalog.setdefault(tool["name"], tool)
-    return catalog
+    bad: list[tuple[int, Any, str]] = []
+    for line, value, error in iter_json_records(path):
+        if error is None:
+            try:
+                tool = convert_tool(value)
+            except Exception as exc:  # a malformed tool line is reported, the other tools are kept
+                error = f"{TOOL_FILE} line {line}: {type(exc).__name__}: {str(exc)[:300]}"
+            else:
+                catalog.setdefault(tool["name"], tool)
+                continue
+        bad.append((line, value, error))
+    return catalog, bad
 
 
 def _link(value: Any, labels: dict[int, tuple[str, str]], where: str) -> tuple[Any, str | None]:
@@ -150,11 +156,17 @@ class SealTools(GitHubFetch, Source):
     def records(self, raw: Path, subsets: list[str] | None = None) -> Iterator[RawRecord]:
         check_subsets(self, subsets)
         files = [f for f in find_files(raw, RECORD_FILES) if not set(Path(f[1]).parts) & set(OTHER_LAYOUTS)]
+        reported: set[Path] = set()
         for path, rel, subset in files:
             if subsets and subset not in subsets:
                 continue
             tool_file = path.parent / TOOL_FILE
-            self._catalog = load_catalog(tool_file) if tool_file.is_file() else {}
+            self._catalog, bad_tools = load_catalog(tool_file) if tool_file.is_file() else ({}, [])
+            if tool_file not in reported:  # each bad tool line is one reject, in the first subset that reads it
+                reported.add(tool_file)
+                tool_rel = (Path(rel).parent / TOOL_FILE).as_posix()
+                for line, value, error in bad_tools:
+                    yield RawRecord(subset, tool_rel, line, Reject(f"tool definition dropped: {error}", raw=value))
             for line, value, error in iter_json_records(path):
                 if error or not self._catalog:
                     reason = error or f"no {TOOL_FILE} beside {rel}: the records name tools it defines"

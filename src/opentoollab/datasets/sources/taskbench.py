@@ -24,12 +24,11 @@ All three domains are evaluation subsets.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any, Iterator
 
-from ...format.sample import CallNumbering, Sample
+from ...format.sample import CallNumbering, Sample, loads_strict
 from ...format.schema_types import json_type
 from .base import Context, FetchError, RawRecord, Reject, Source, check_subsets
 from .hub_json import iter_json_records
@@ -76,8 +75,8 @@ def convert_tool(node: Any) -> dict[str, Any]:
 def _decoded(value: Any, field: str) -> Any:
     if isinstance(value, str):
         try:
-            return json.loads(value)
-        except json.JSONDecodeError:
+            return loads_strict(value)
+        except ValueError:
             raise Reject(f"'{field}' is a string that is not JSON: {value[:200]!r}") from None
     return value
 
@@ -208,7 +207,10 @@ class TaskBench(GitHubFetch, Source):
                 raise FetchError(f"{folder} is not a TaskBench domain folder (data_{'/data_'.join(DOMAINS)})")
             if subsets and subset not in subsets:
                 continue
-            self._tools = self._load_tools(folder)
+            self._tools, tools_error, bad_nodes = self._load_tools(folder)
+            tools_rel = (folder / TOOLS).relative_to(base).as_posix() if (folder / TOOLS).is_relative_to(base) else TOOLS
+            for index, node, reason in bad_nodes:  # each bad tool node is one reject; the other tools are kept
+                yield RawRecord(subset, tools_rel, f"nodes[{index}]", Reject(f"tool definition dropped: {reason}", raw=node))
             annotated: set[str] = set()
             for name in (DATA, REQUESTS):
                 path = folder / name
@@ -216,9 +218,11 @@ class TaskBench(GitHubFetch, Source):
                     continue
                 rel = path.relative_to(base).as_posix()
                 for line, value, error in iter_json_records(path):
-                    record_id = value.get("id") if isinstance(value, dict) else None
+                    record_id = value.get("id") if isinstance(value, dict) and not error else None
+                    record_id = record_id if isinstance(record_id, (str, int)) and not isinstance(record_id, bool) else None
                     if error or not self._tools:
-                        yield RawRecord(subset, rel, line, Reject(error or f"no usable {TOOLS} in {folder}", raw=value))
+                        yield RawRecord(subset, rel, line, Reject(error or tools_error or f"no usable {TOOLS} in {folder}",
+                                                                  raw=value))
                     elif name == REQUESTS and record_id in annotated:
                         yield RawRecord(subset, rel, line, Reject(f"request {record_id} is converted from {DATA} (with its calls)",
                                                                   raw=value))
@@ -227,15 +231,28 @@ class TaskBench(GitHubFetch, Source):
                             annotated.add(record_id)
                         yield RawRecord(subset, rel, line, value, source_id=record_id if isinstance(record_id, (str, int)) else line)
 
-    def _load_tools(self, folder: Path) -> dict[str, dict[str, Any]]:
+    def _load_tools(self, folder: Path) -> tuple[dict[str, dict[str, Any]], str | None, list[tuple[int, Any, str]]]:
+        """(name → tool, why there are none, bad nodes as (index, raw, reason)); never raises on content."""
         path = folder / TOOLS
         if not path.is_file():
-            return {}
+            return {}, None, []
         try:
-            nodes = json.loads(path.read_text("utf-8-sig")).get("nodes")
-        except (json.JSONDecodeError, AttributeError) as exc:
-            raise FetchError(f"{path} is not a {{\"nodes\": [...]}} JSON object: {exc}") from None
-        return {tool["name"]: tool for tool in map(convert_tool, nodes or [])}
+            document = loads_strict(path.read_bytes().removeprefix(b"\xef\xbb\xbf"))
+        except ValueError as exc:
+            return {}, f"{TOOLS} is not JSON: {str(exc)[:300]}", []
+        nodes = document.get("nodes") if isinstance(document, dict) else None
+        if not isinstance(nodes, list):
+            return {}, f"{TOOLS} is not a {{\"nodes\": [...]}} JSON object", []
+        tools: dict[str, dict[str, Any]] = {}
+        bad = []
+        for index, node in enumerate(nodes):
+            try:
+                tool = convert_tool(node)
+            except Exception as exc:
+                bad.append((index, node, f"{TOOLS} nodes[{index}]: {type(exc).__name__}: {str(exc)[:300]}"))
+                continue
+            tools[tool["name"]] = tool
+        return tools, None, bad
 
     def convert(self, record: RawRecord, ctx: Context) -> Sample:
         data = record.data

@@ -8,11 +8,11 @@ unified tools, tool results → structured values, and assembling calls with the
 from __future__ import annotations
 
 import ast
-import json
 import math
 from typing import Any, Iterable
 
-from ...format.sample import CallNumbering
+from ...format.sample import CallNumbering, dumps_lenient, loads_strict
+from ...format.pycall import INT_BITS
 from ...format.schema_types import normalize_schema
 from .base import Reject
 
@@ -23,13 +23,10 @@ class NotLiteral(ValueError):
     """Text that is neither JSON nor a Python literal."""
 
 
-def _reject_constant(constant: str) -> Any:
-    raise ValueError(f"{constant} is not JSON")
-
-
 def loads_json(text: str) -> Any:
-    """Strict JSON: ``NaN``/``Infinity`` (which Python's json accepts) are refused, so output stays JSON."""
-    return json.loads(text, parse_constant=_reject_constant)
+    """Strict JSON: ``NaN``/``Infinity`` (which Python's json accepts), integers beyond the int↔str digit limit
+    and nesting too deep are refused with ``ValueError``, so output stays JSON."""
+    return loads_strict(text)
 
 
 def loads_lenient(text: str) -> Any:
@@ -58,6 +55,8 @@ def _jsonable(value: Any) -> Any:
         return [_jsonable(item) for item in value]
     if isinstance(value, float) and not math.isfinite(value):
         raise NotLiteral("a number that is not finite")
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > INT_BITS:
+        raise NotLiteral(f"an integer of {value.bit_length()} bits (beyond the int↔str digit limit)")
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     raise NotLiteral(f"a {type(value).__name__} literal")
@@ -84,7 +83,7 @@ def parse_arguments(value: Any, where: str) -> dict[str, Any]:
         except NotLiteral:
             raise Reject(f"{where}: arguments are not JSON: {value[:200]!r}") from None
     if not isinstance(value, dict):
-        raise Reject(f"{where}: arguments are not an object: {json.dumps(value)[:200]}")
+        raise Reject(f"{where}: arguments are not an object: {dumps_lenient(value)[:200]}")
     return value
 
 

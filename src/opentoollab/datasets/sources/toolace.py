@@ -20,11 +20,10 @@ ToolACE states no dependencies between calls; ``opentoollab.format.links`` infer
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from ...format.pycall import CallSyntaxError, looks_like_calls, parse_calls
-from ...format.sample import Sample
+from ...format.sample import STRICT_DECODER, Sample
 from .base import Context, RawRecord, Reject
 from .hub_json import HubJsonSource
 from .textcalls import NotLiteral, Trajectory, check_declared, loads_lenient, tool_from_function, unique_tools
@@ -39,14 +38,14 @@ def split_system(system: str) -> tuple[str, list[Any] | None]:
     start = system.find(TOOLS_MARKER)
     if start < 0:
         return system, None
-    decoder = json.JSONDecoder()
+    decoder = STRICT_DECODER
     position = start + len(TOOLS_MARKER)
     while position < len(system) and system[position].isspace():
         position += 1
     try:
         functions, end = decoder.raw_decode(system, position)
-    except json.JSONDecodeError as exc:
-        raise Reject(f"the function list in the system prompt is not JSON: {exc}") from None
+    except (ValueError, RecursionError) as exc:
+        raise Reject(f"the function list in the system prompt is not JSON: {str(exc)[:200] or 'nested too deep'}") from None
     if not isinstance(functions, list):
         raise Reject("the function list in the system prompt is not a list")
     rest = system[end:]

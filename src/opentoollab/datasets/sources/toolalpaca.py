@@ -36,7 +36,7 @@ import re
 from pathlib import Path
 from typing import Any, Iterator
 
-from ...format.sample import CallNumbering, Sample
+from ...format.sample import CallNumbering, Sample, loads_strict
 from ...format.schema_types import normalize_schema
 from .base import Context, RawRecord, Reject, Source, check_subsets, find_files
 from .github import GitHubFetch
@@ -120,9 +120,9 @@ def _response_fields(operation: dict[str, Any], spec: dict[str, Any]) -> dict[st
 def api_tools(api: dict[str, Any]) -> list[dict[str, Any]]:
     """The functions of one ToolAlpaca API element as unified tools (see the module docstring)."""
     try:
-        spec = json.loads(api["Documentation"]) if isinstance(api.get("Documentation"), str) else api.get("Documentation")
-    except json.JSONDecodeError as exc:
-        raise Reject(f"'Documentation' is not JSON ({exc.msg})") from None
+        spec = loads_strict(api["Documentation"]) if isinstance(api.get("Documentation"), str) else api.get("Documentation")
+    except ValueError as exc:
+        raise Reject(f"'Documentation' is not JSON ({str(exc)[:200]})") from None
     projection = api.get("Function_Projection")
     if not isinstance(spec, dict) or not isinstance(spec.get("paths"), dict) or not isinstance(projection, dict):
         raise Reject("the API lacks an OpenAPI 'Documentation' with paths or a 'Function_Projection'")

@@ -27,12 +27,11 @@ intra-category multi-tool, intra-collection multi-tool) come from the file or fo
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any, Iterator
 
-from ...format.sample import Sample
+from ...format.sample import Sample, loads_strict
 from ...format.schema_types import json_type
 from .base import Context, FetchError, RawRecord, Reject
 from .hub_json import iter_json_records
@@ -187,8 +186,8 @@ def _arguments(text: Any, where: str) -> dict[str, Any]:
 def _observation(text: Any) -> Any:
     if isinstance(text, str):
         try:
-            return json.loads(text)
-        except json.JSONDecodeError:
+            return loads_strict(text)
+        except ValueError:
             return text
     return text
 
@@ -223,9 +222,9 @@ class ToolBench(GitHubFetch, HubJsonSource):
                 continue
             if answer:
                 try:
-                    data: Any = json.loads(path.read_text("utf-8-sig"))
-                except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                    data = Reject(f"not JSON: {exc}")
+                    data: Any = loads_strict(path.read_bytes().removeprefix(b"\xef\xbb\xbf"))
+                except ValueError as exc:
+                    data = Reject(f"not JSON: {str(exc)[:300]}")
                 digits = re.match(r"\d+", path.name)
                 yield RawRecord(subset, rel, 0, data, source_id=int(digits.group()) if digits else path.stem)
                 continue

@@ -16,11 +16,10 @@ Hub ``Salesforce/xlam-function-calling-60k`` (gated: accept the terms on the hub
 
 from __future__ import annotations
 
-import json
 from functools import lru_cache
 from typing import Any
 
-from ...format.sample import Sample
+from ...format.sample import Sample, loads_strict
 from ...format.schema_types import json_type, split_type_args
 from .base import Context, RawRecord, Reject
 from .hub_json import HubJsonSource
@@ -96,9 +95,9 @@ def convert_tool(raw: Any, where: str) -> dict[str, Any]:
 def _decode(value: Any, field: str) -> Any:
     if isinstance(value, str):
         try:
-            return json.loads(value)
-        except json.JSONDecodeError as exc:
-            raise Reject(f"'{field}' is not valid JSON ({exc.msg} at character {exc.pos}; truncated?)") from None
+            return loads_strict(value)
+        except ValueError as exc:
+            raise Reject(f"'{field}' is not valid JSON ({str(exc)[:200]}; truncated?)") from None
     return value
 
 
@@ -122,8 +121,10 @@ class XLAM(HubJsonSource):
         row = record.data
         if not isinstance(row, dict) or not isinstance(row.get("query"), str):
             raise Reject("record lacks a 'query' string")
+        if "answers" not in row:  # the field that holds the answers: without it, "no call" would be a guess
+            raise Reject("record lacks 'answers'")
         tools_raw = _decode(row.get("tools", "[]"), "tools")
-        answers = _decode(row.get("answers", "[]"), "answers")
+        answers = _decode(row["answers"], "answers")
         if not isinstance(tools_raw, list) or not isinstance(answers, list):
             raise Reject("'tools' and 'answers' must be JSON lists")
         tools = unique_tools([convert_tool(t, f"tools[{i}]") for i, t in enumerate(tools_raw)], ctx.count)

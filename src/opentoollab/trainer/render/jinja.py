@@ -6,18 +6,33 @@ tag; a ``tojson`` filter that is ``json.dumps(x, ensure_ascii=False, indent=…,
 sort_keys=…)``; ``raise_exception``; ``strftime_now``. The render call passes ``messages``,
 ``tools``, ``documents=None``, ``add_generation_prompt`` and the tokenizer's special tokens.
 Dates are frozen (DESIGN §4): ``date_string`` is passed and ``strftime_now`` formats that date.
+
+A template is foreign code, so each render is bounded (``TemplateLimit``, a ``TemplateRaised``):
+``RENDER_SECONDS`` of wall time on any thread (a trace hook on the template's own frames checks the
+clock at every line and call, so loops without output or calls stop too), ``MAX_OUTPUT_CHARS`` of
+rendered text (streamed, counted chunk by chunk), and no single value beyond that size built by an
+operator, call, filter or namespace assignment: ``**``/``*`` on integers are refused before they run
+when the result would exceed ``MAX_INT_BITS``, and ``'x' * n``, ``a + b`` and format widths when the
+string would exceed ``MAX_OUTPUT_CHARS`` (these operators are not constant-folded at compile time).
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import re
+import sys
+import threading
+import time
 from datetime import datetime
 from typing import Any
 
 from .base import Chat, Rendered, Renderer, Skip
 
 DEFAULT_DATE = "26 Jul 2024"
+RENDER_SECONDS = 10.0  # wall time one render may take
+MAX_OUTPUT_CHARS = 8_000_000  # rendered text, and any one string/list a template builds
+MAX_INT_BITS = 64_000  # ~19,000 decimal digits: the largest integer a template may compute
 
 
 def _tojson(x: Any, ensure_ascii: bool = False, indent: Any = None, separators: Any = None, sort_keys: bool = False) -> str:
@@ -26,6 +41,75 @@ def _tojson(x: Any, ensure_ascii: bool = False, indent: Any = None, separators: 
 
 class TemplateRaised(Exception):
     """The template itself refused the messages (``raise_exception`` or a Jinja/type error inside it)."""
+
+
+class TemplateLimit(TemplateRaised):
+    """A render stopped by a limit (time, output size, size of a value); the message says which."""
+
+
+_RENDER = threading.local()  # the deadline of the render running on this thread
+
+
+def _tick() -> None:
+    deadline = getattr(_RENDER, "deadline", None)
+    if deadline is not None and time.monotonic() > deadline:
+        raise TemplateLimit(f"the template ran longer than {RENDER_SECONDS:g} s")
+
+
+def _size(value: Any) -> int:
+    return len(value) if isinstance(value, (str, bytes, list, tuple, dict)) else 0
+
+
+def _check_value(value: Any, what: str) -> Any:
+    if _size(value) > MAX_OUTPUT_CHARS:
+        raise TemplateLimit(f"{what} would hold {_size(value):,} items (limit {MAX_OUTPUT_CHARS:,})")
+    if isinstance(value, int) and value.bit_length() > MAX_INT_BITS:
+        raise TemplateLimit(f"{what} is an integer over {MAX_INT_BITS:,} bits")
+    return value
+
+
+_WIDTH = re.compile(r"\d{7,}")  # a format width/precision of a million or more
+
+
+# Filters and str methods whose integer arguments are sizes of what they build (a width, a count).
+_SIZED = {"center", "indent", "truncate", "wordwrap", "batch", "slice", "lipsum", "ljust", "rjust", "zfill",
+          "expandtabs"}
+
+
+def _check_arguments(args: tuple, kwargs: dict, what: str, name: str) -> None:
+    for value in (*args, *kwargs.values()):
+        if name in _SIZED and isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_OUTPUT_CHARS:
+            raise TemplateLimit(f"{what} called with a size of {value:,} (limit {MAX_OUTPUT_CHARS:,})")
+        _check_value(value, f"an argument of {what}")
+
+
+def _check_binop(operator: str, left: Any, right: Any) -> None:
+    """Refuse an operation whose result would be too large, before it is computed."""
+    ints = isinstance(left, int) and isinstance(right, int)
+    if operator == "**" and ints and right > 0 and abs(left) > 1 and right * left.bit_length() > MAX_INT_BITS:
+        raise TemplateLimit(f"{operator} result over {MAX_INT_BITS:,} bits")
+    if operator == "*":
+        if ints and left.bit_length() + right.bit_length() > MAX_INT_BITS:
+            raise TemplateLimit(f"{operator} result over {MAX_INT_BITS:,} bits")
+        for seq, times in ((left, right), (right, left)):
+            if _size(seq) and isinstance(times, int) and _size(seq) * times > MAX_OUTPUT_CHARS:
+                raise TemplateLimit(f"repetition of {_size(seq):,} items {times:,} times exceeds {MAX_OUTPUT_CHARS:,}")
+    if operator == "+" and _size(left) + _size(right) > MAX_OUTPUT_CHARS:
+        raise TemplateLimit(f"concatenation exceeds {MAX_OUTPUT_CHARS:,} items")
+    if operator == "%" and isinstance(left, str) and _WIDTH.search(left):
+        raise TemplateLimit("format width of a million characters or more")
+
+
+def _guarded(function: Any, what: str, name: str) -> Any:
+    """A filter or test that checks its arguments, the clock and the size of its result."""
+
+    @functools.wraps(function)  # keeps jinja's pass_context/pass_eval_context markers
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        _tick()
+        _check_arguments(args, kwargs, what, name)
+        return _check_value(function(*args, **kwargs), f"the result of {what}")
+
+    return guarded
 
 
 @functools.lru_cache(maxsize=1)
@@ -49,12 +133,88 @@ def _generation_extension():
     return GenerationTag
 
 
+@functools.lru_cache(maxsize=1)
+def _bounded_environment_class():
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+    from jinja2.utils import Namespace
+
+    class BoundedNamespace(Namespace):
+        def __setitem__(self, name: str, value: Any) -> None:
+            _tick()
+            super().__setitem__(name, _check_value(value, f"namespace attribute {name!r}"))
+
+    class BoundedEnvironment(ImmutableSandboxedEnvironment):
+        """The sandbox plus size checks before operators and calls, and clock checks at each of them."""
+
+        intercepted_binops = frozenset({"**", "*", "+", "%"})
+
+        def __init__(self, **options: Any) -> None:
+            super().__init__(**options)
+            self.globals["namespace"] = BoundedNamespace
+            self.filters = {name: _guarded(f, f"filter {name!r}", name) for name, f in self.filters.items()}
+            self.tests = {name: _guarded(f, f"test {name!r}", name) for name, f in self.tests.items()}
+
+        def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+            _tick()
+            _check_binop(operator, left, right)
+            return super().call_binop(context, operator, left, right)
+
+        def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+            _tick()
+            what = getattr(__obj, "__name__", type(__obj).__name__)
+            _check_arguments(args, kwargs, what, what)
+            if getattr(__obj, "__name__", "") in ("format", "format_map") and isinstance(getattr(__obj, "__self__", None), str) \
+                    and _WIDTH.search(__obj.__self__):
+                raise TemplateLimit("format width of a million characters or more")
+            return _check_value(super().call(__context, __obj, *args, **kwargs), f"the result of {what}")
+
+        def getattr(self, obj: Any, attribute: str) -> Any:
+            _tick()
+            return super().getattr(obj, attribute)
+
+        def getitem(self, obj: Any, argument: Any) -> Any:
+            _tick()
+            return super().getitem(obj, argument)
+
+    return BoundedEnvironment
+
+
+def bounded_render(template: Any, **kwargs: Any) -> str:
+    """``template.render(**kwargs)`` within RENDER_SECONDS and MAX_OUTPUT_CHARS (TemplateLimit otherwise)."""
+    deadline = time.monotonic() + RENDER_SECONDS
+    code_name = "<template>"
+
+    def local(frame, event, arg):
+        if time.monotonic() > deadline:
+            raise TemplateLimit(f"the template ran longer than {RENDER_SECONDS:g} s")
+        return local
+
+    def calls(frame, event, arg):  # trace only the template's own frames, line by line
+        if frame.f_code.co_filename == code_name:
+            return local(frame, event, arg)
+        return None
+
+    outer, previous = getattr(_RENDER, "deadline", None), sys.gettrace()
+    _RENDER.deadline = deadline if outer is None else min(outer, deadline)
+    sys.settrace(calls)
+    try:
+        parts, size = [], 0
+        for chunk in template.generate(**kwargs):
+            size += len(chunk)
+            if size > MAX_OUTPUT_CHARS:
+                raise TemplateLimit(f"the template wrote more than {MAX_OUTPUT_CHARS:,} characters")
+            parts.append(chunk)
+        return "".join(parts)
+    finally:
+        sys.settrace(previous)
+        _RENDER.deadline = outer
+
+
 @functools.lru_cache(maxsize=64)
 def compile_template(source: str, date: str = DEFAULT_DATE):
     """Compile a chat template in the sandboxed, transformers-compatible environment (cached by source)."""
     import jinja2
     import jinja2.ext
-    from jinja2.sandbox import ImmutableSandboxedEnvironment
 
     def raise_exception(message):
         raise jinja2.exceptions.TemplateError(message)
@@ -64,8 +224,8 @@ def compile_template(source: str, date: str = DEFAULT_DATE):
     def strftime_now(format):
         return frozen.strftime(format)
 
-    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True,
-                                        extensions=[_generation_extension(), jinja2.ext.loopcontrols])
+    env = _bounded_environment_class()(trim_blocks=True, lstrip_blocks=True,
+                                       extensions=[_generation_extension(), jinja2.ext.loopcontrols])
     env.filters["tojson"] = _tojson
     env.globals["raise_exception"] = raise_exception
     env.globals["strftime_now"] = strftime_now
@@ -88,8 +248,14 @@ class JinjaTemplate:
     def render(self, messages: list[dict], tools: list[dict] | None = None, *, add_generation_prompt: bool = False) -> str:
         """``apply_chat_template(messages, tools=tools, tokenize=False)``; TemplateRaised when the template fails."""
         try:
-            return self.template.render(messages=messages, tools=tools, documents=None,
-                                        add_generation_prompt=add_generation_prompt, **self.kwargs)
+            return bounded_render(self.template, messages=messages, tools=tools, documents=None,
+                                  add_generation_prompt=add_generation_prompt, **self.kwargs)
+        except TemplateLimit:
+            raise
+        except MemoryError:
+            raise TemplateLimit("the template ran out of memory") from None
+        except RecursionError:
+            raise TemplateLimit("the template recursed too deeply") from None
         except Exception as exc:  # the template is foreign code: any failure is its verdict on the input
             raise TemplateRaised(f"{type(exc).__name__}: {exc}") from None
 
