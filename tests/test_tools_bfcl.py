@@ -128,3 +128,17 @@ def test_missing_runtime_is_a_one_line_hint(monkeypatch, tmp_path):
         assert "\n" not in str(raised.value)
     finally:
         bfcl_toolkit._runtime_cached.cache_clear()
+
+
+def test_show_in_a_fresh_process_reads_the_verified_wheels_docs():
+    """A new process has not imported BFCL yet: `tools show bfcl` must verify the wheel and read its docs
+    (it once failed outside a test session that had already loaded the runtime)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, str(root / "tools"), "show", "bfcl.cd"], capture_output=True, text=True,
+                          cwd=root, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["name"] == "cd" and "Traceback" not in done.stderr

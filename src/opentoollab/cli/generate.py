@@ -174,8 +174,8 @@ def _pipeline_recipe(path: str | None) -> dict:
 
     try:
         value = yaml.safe_load(Path(path).read_text("utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        fail(f"cannot read recipe {path}: {exc}", 2)
+    except (OSError, yaml.YAMLError, ValueError, RecursionError) as exc:  # ValueError: not UTF-8, huge integers
+        fail(f"cannot read recipe {path}: {str(exc)[:300]}".replace("\n", " "), 2)
     if not isinstance(value, dict):
         fail(f"recipe {path}: a YAML mapping", 2)
     return value
@@ -194,8 +194,12 @@ def _pipeline(pipeline, input_path, base_urls, model, api_key, options, recipe_p
         fail("--pipeline needs --base-url and --model (or --dry-run)", 2)
     client = None
     if base_urls and model:
-        client = Client.from_options(list(base_urls), model, api_key, options["max_concurrency"], options["timeout"],
-                                     options["retries"], options["prices"], extra_body=options["extra_body"])
+        try:
+            client = Client.from_options(list(base_urls), model, api_key, options["max_concurrency"],
+                                         options["timeout"], options["retries"], options["prices"],
+                                         extra_body=options["extra_body"])
+        except ValueError as exc:
+            fail(f"--base-url: {exc}", 2)
     recipe = _pipeline_recipe(recipe_path)
     if client is None and model:  # a dry run without a server still looks the cache up under this model
         recipe.setdefault("model", model)

@@ -107,14 +107,19 @@ def _split(target: str) -> tuple[str, str | None]:
 @click.argument("target", metavar="TOOLKIT[.TOOL]")
 def show(target):
     """Print the JSON declaration of a toolkit's tools (or of one tool), as a model sees it."""
+    from ..tools.base import ToolkitError
+
     kit, tool = _split(target)
     cls = _toolkit(kit)
-    if tool is None:
-        click.echo(json.dumps(cls.tools(), ensure_ascii=False, indent=2))
-        return
-    if tool not in cls.tool_names():
-        fail(f"toolkit {kit!r} has no tool {tool!r}; tools: {', '.join(cls.tool_names())}", 2)
-    click.echo(json.dumps(cls.declaration(tool), ensure_ascii=False, indent=2))
+    try:
+        if tool is None:
+            click.echo(json.dumps(cls.tools(), ensure_ascii=False, indent=2))
+            return
+        if tool not in cls.tool_names():
+            fail(f"toolkit {kit!r} has no tool {tool!r}; tools: {', '.join(cls.tool_names())}", 2)
+        click.echo(json.dumps(cls.declaration(tool), ensure_ascii=False, indent=2))
+    except ToolkitError as exc:  # e.g. BFCL's classes not downloaded, or a wheel that is not the pinned one
+        fail(str(exc))
 
 
 @tools.command("run", context_settings=CONTEXT)
@@ -140,12 +145,19 @@ def run(target, arguments, state, seed):
         values = json.loads(arguments)
     except ValueError as exc:
         fail(f"--args is not JSON: {exc}", 2)
+    except RecursionError:
+        fail("--args is nested too deeply", 2)
     config: dict = {}
     if state:
         try:
-            config[cls.name] = json.loads(open(state, encoding="utf-8").read())
+            with open(state, encoding="utf-8") as handle:
+                config[cls.name] = json.loads(handle.read())
         except ValueError as exc:
             fail(f"--state {state} is not JSON: {exc}", 2)
+        except RecursionError:
+            fail(f"--state {state} is nested too deeply", 2)
+        except OSError as exc:
+            fail(f"cannot read --state {state}: {exc.strerror}", 2)
     elif seed is not None:
         module = importlib.import_module(REGISTRY[cls.name][0])
         if hasattr(module, "seed_config"):

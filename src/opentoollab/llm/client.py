@@ -36,11 +36,13 @@ from .jsonparse import ParseError, looks_like_refusal, parse_json
 RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 MAX_BACKOFF = 60.0
 MAX_BODY_EXCERPT = 300
+MAX_RESPONSE_BYTES = 32 * 1024 * 1024  # a reply body larger than this is refused (read in chunks, never whole)
+READ_CHUNK = 1 << 16
 FORMATS = ("json_schema", "json_object")  # strongest first; a rejected one is skipped from then on
 
 
 class ClientError(Exception):
-    """A request that failed for good. ``kind``: timeout, connection, http, malformed."""
+    """A request that failed for good. ``kind``: timeout, connection, http, malformed, too_large."""
 
     def __init__(self, message: str, kind: str = "http", status: int | None = None) -> None:
         super().__init__(message)
@@ -76,8 +78,14 @@ class Reply:
 
 
 def public_url(url: str) -> str:
-    """A base URL without user:password@ (safe for manifests and logs)."""
-    parts = urllib.parse.urlsplit(url)
+    """A base URL without user:password@ or a query string (safe for manifests and logs)."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError:
+        return "<unparseable URL>"
+    if parts.query or parts.fragment:
+        parts = parts._replace(query="", fragment="")
     if parts.username or parts.password:
         netloc = parts.hostname or ""
         if parts.port:
@@ -97,6 +105,11 @@ class Endpoints:
     def __init__(self, urls: list[str]) -> None:
         if not urls:
             raise ValueError("at least one base URL is needed")
+        for url in urls:
+            scheme = urllib.parse.urlsplit(url).scheme.lower() if isinstance(url, str) else ""
+            if scheme not in ("http", "https") or public_url(url) == "<unparseable URL>":
+                raise ValueError(f"base URL {public_url(str(url))!r}: an http:// or https:// URL, "
+                                 "e.g. http://127.0.0.1:8000/v1")
         self.urls = [normalize_base(u) for u in urls]
         self.busy = [0] * len(self.urls)
         self.requests = [0] * len(self.urls)
@@ -293,32 +306,93 @@ class Client:
                 reply = reply_of(self._send(self.endpoints.urls[index] + "/chat/completions", data))
                 failed = False
             except urllib.error.HTTPError as error:
-                text = error.read()[:MAX_BODY_EXCERPT].decode("utf-8", "replace")
+                text = self._scrub(_excerpt(error))
+                if 300 <= error.code < 400:
+                    location = error.headers.get("Location", "?") if error.headers else "?"
+                    raise ClientError(f"HTTP {error.code}: the server redirects to {public_url(str(location))[:200]}; "
+                                      "redirects are not followed: give the final URL as --base-url",
+                                      "http", error.code) from None
                 if error.code not in RETRY_STATUS:
                     raise ClientError(f"HTTP {error.code}: {text}", "http", error.code) from None
                 return "http", f"HTTP {error.code}: {text}", retry_after(error.headers.get("Retry-After")
                                                                          if error.headers else None)
+            except ResponseTooLarge as error:
+                raise ClientError(str(error), "too_large") from None
+            except Redirected as error:
+                raise ClientError(str(error), "http") from None
             except (TimeoutError, socket.timeout) as error:
-                return "timeout", f"timeout after {self.timeout:g} s ({error})", None
+                return "timeout", f"timeout after {self.timeout:g} s ({self._scrub(str(error))})", None
             except (urllib.error.URLError, http.client.HTTPException, OSError) as error:
                 reason = getattr(error, "reason", error)
                 kind = "timeout" if isinstance(reason, (TimeoutError, socket.timeout)) else "connection"
-                return kind, f"{type(error).__name__}: {reason}", None
-            except (ValueError, KeyError, IndexError, TypeError) as error:
-                return "malformed", f"malformed response: {error}", None
+                return kind, self._scrub(f"{type(error).__name__}: {reason}")[:500], None
+            except (ValueError, KeyError, IndexError, TypeError, OverflowError, RecursionError) as error:
+                return "malformed", self._scrub(f"malformed response: {type(error).__name__}: {error}")[:500], None
             finally:
                 self.endpoints.release(index, failed)
         self.usage.add(prompt_tokens=reply.usage.get("prompt_tokens", 0),
                        completion_tokens=reply.usage.get("completion_tokens", 0))
         return reply
 
+    def _scrub(self, text: str) -> str:
+        """A message without the API key (a server may echo the Authorization header back)."""
+        if self._api_key and len(self._api_key) >= 4:
+            text = text.replace(self._api_key, "***")
+        return text
+
     def _send(self, url: str, data: bytes) -> Any:
-        headers = {"Content-Type": "application/json"}
-        if self._api_key:
-            headers["Authorization"] = f"Bearer {self._api_key}"
-        request = urllib.request.Request(url, data=data, headers=headers, method="POST")
+        request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"}, method="POST")
+        if self._api_key:  # an unredirected header: urllib never sends it on to where a redirect points
+            request.add_unredirected_header("Authorization", f"Bearer {self._api_key}")
         with urllib.request.urlopen(request, timeout=self.timeout) as response:
-            return json.loads(response.read().decode("utf-8"))
+            final = getattr(response, "geturl", lambda: url)()
+            if final != url:
+                raise Redirected(f"the server redirected to {public_url(str(final))[:200]}; redirects are not "
+                                 "followed: give the final URL as --base-url")
+            body = read_bounded(response, MAX_RESPONSE_BYTES, self.timeout)
+        return json.loads(body.decode("utf-8"))
+
+
+class ResponseTooLarge(Exception):
+    """A reply body over MAX_RESPONSE_BYTES (not retried: the same server would send it again)."""
+
+
+class Redirected(Exception):
+    """The server answered with a redirect (not retried; the key never went along)."""
+
+
+def read_bounded(response: Any, limit: int, timeout: float) -> bytes:
+    """The body, read in chunks: ResponseTooLarge past ``limit`` bytes, TimeoutError when the whole read takes
+    longer than ``timeout`` (the socket timeout alone bounds one read, so a slow drip could go on forever)."""
+    length = response.headers.get("Content-Length") if getattr(response, "headers", None) else None
+    if length and length.strip().isdigit() and int(length) > limit:
+        raise ResponseTooLarge(f"response body of {int(length):,} bytes (limit {limit:,}); not read")
+    deadline = time.monotonic() + timeout
+    chunks, size = [], 0
+    read = getattr(response, "read1", None)
+    if read is None:  # not an http.client response (a stand-in): one read, then the same size check
+        body = response.read()
+        if len(body) > limit:
+            raise ResponseTooLarge(f"response body over {limit:,} bytes")
+        return body
+    while True:
+        chunk = read(READ_CHUNK)
+        if not chunk:
+            break
+        size += len(chunk)
+        if size > limit:
+            raise ResponseTooLarge(f"response body over {limit:,} bytes; the rest was not read")
+        chunks.append(chunk)
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the response took longer than {timeout:g} s to arrive")
+    return b"".join(chunks)
+
+
+def _excerpt(error: urllib.error.HTTPError) -> str:
+    try:
+        return error.read(MAX_BODY_EXCERPT)[:MAX_BODY_EXCERPT].decode("utf-8", "replace")
+    except Exception:  # noqa: BLE001 - the error body is only shown, never needed
+        return ""
 
 
 def retry_after(value: str | None) -> float | None:
@@ -338,9 +412,26 @@ def reply_of(payload: Any) -> Reply:
     if not isinstance(message, dict):
         raise ValueError("choices[0].message is not an object")
     usage = payload.get("usage") if isinstance(payload.get("usage"), dict) else {}
-    return Reply(content=message.get("content") or "", tool_calls=list(message.get("tool_calls") or []),
-                 finish_reason=choice.get("finish_reason"), refusal=message.get("refusal") or None,
-                 usage={k: int(usage.get(k) or 0) for k in ("prompt_tokens", "completion_tokens")})
+    content, calls = message.get("content") or "", message.get("tool_calls") or []
+    if not isinstance(content, str):
+        raise ValueError("choices[0].message.content is not a string")
+    if not isinstance(calls, list) or not all(isinstance(call, dict) for call in calls):
+        raise ValueError("choices[0].message.tool_calls is not a list of objects")
+    finish, refusal = choice.get("finish_reason"), message.get("refusal") or None
+    if not isinstance(finish, (str, type(None))) or not isinstance(refusal, (str, type(None))):
+        raise ValueError("choices[0].finish_reason or message.refusal is not a string")
+    return Reply(content=content, tool_calls=list(calls),
+                 finish_reason=finish, refusal=refusal,
+                 usage={k: _count(usage.get(k)) for k in ("prompt_tokens", "completion_tokens")})
+
+
+def _count(value: Any) -> int:
+    """A token count from a server (0 for anything that is not a sane non-negative number)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        return 0
+    if not 0 <= value < 1e15:
+        return 0
+    return int(value)
 
 
 def parse_reply(reply: Reply, expect: str | None = "object") -> Any:

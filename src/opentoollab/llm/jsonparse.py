@@ -25,6 +25,8 @@ _REFUSAL_RE = re.compile(
     r"^\W*(?:i'?m sorry|i am sorry|sorry,|i apologi[sz]e|i can(?:no|')t|i cannot|i'?m (?:not able|unable)|"
     r"i am (?:not able|unable)|i won'?t|as an ai\b)", re.I)
 _PY_WORDS = {"True": "true", "False": "false", "None": "null"}
+_SPACES = re.compile(r"\s*")
+MAX_UNCLOSED = 16  # unclosed brackets tried as the start of a value before giving up
 
 
 class ParseError(ValueError):
@@ -86,8 +88,8 @@ def repair(text: str) -> str:
             in_string = True
             out.append(ch)
         elif ch == ",":
-            rest = text[index + 1:].lstrip()
-            if not rest[:1] or rest[0] not in "}]":
+            after = _SPACES.match(text, index + 1).end()  # not text[index + 1:].lstrip(): linear, not quadratic
+            if after >= len(text) or text[after] not in "}]":
                 out.append(ch)
         elif ch.isalpha():
             end = index
@@ -107,14 +109,18 @@ def _candidates(text: str) -> Iterator[str]:
     yield text
     for match in _FENCE_RE.finditer(text):
         yield match.group(1).strip()
-    tried = 0
+    tried = unclosed = 0
     for match in re.finditer(r"[\[{]", text):
         end = _balanced_end(text, match.start())
-        if end is not None:
-            yield text[match.start():end]
-            tried += 1
-            if tried >= 3:
+        if end is None:  # each try scans to the end: a bounded number of them keeps '[[[[…' linear
+            unclosed += 1
+            if unclosed >= MAX_UNCLOSED:
                 return
+            continue
+        yield text[match.start():end]
+        tried += 1
+        if tried >= 3:
+            return
 
 
 def _read(candidate: str) -> Any:

@@ -153,7 +153,10 @@ class Toolkit:
         self.config = clone(config) if config is not None else self.default_config()
         self.root = root
         self.state: dict[str, Any] = {}
-        self.setup()
+        try:
+            self.setup()
+        except _BAD_STATE as error:  # a config of the wrong shape: one line naming the toolkit, never a traceback
+            raise ToolkitError(f"bad {self.name} config: {type(error).__name__}: {str(error)[:200]}") from None
 
     @classmethod
     def default_config(cls) -> dict[str, Any]:
@@ -195,6 +198,9 @@ class Toolkit:
             return {"error": str(error)}
         except CallTimeout:
             return {"error": f"{tool} took longer than {CALL_SECONDS:g} s"}
+        except _BAD_CALL_STATE as error:  # state of the wrong shape (a hand-made config): the caller's problem, one line
+            raise ToolkitError(f"{tool} cannot run on this {self.name} state (is the config well formed?): "
+                               f"{type(error).__name__}: {str(error)[:200]}") from None
         return check_result(result)
 
 
@@ -241,6 +247,11 @@ def check_result(result: Any) -> Any:
     if len(text) > MAX_RESULT_CHARS:
         return {"error": f"result too large ({len(text):,} characters; limit {MAX_RESULT_CHARS:,})"}
     return result
+
+
+_BAD_STATE = (TypeError, ValueError, KeyError, AttributeError, IndexError, OverflowError, RecursionError)
+# at call time OverflowError is left to the toolkit (math turns it into an error result)
+_BAD_CALL_STATE = (TypeError, ValueError, KeyError, AttributeError, IndexError, RecursionError)
 
 
 class CallTimeout(BaseException):

@@ -89,8 +89,11 @@ def runtime() -> Runtime:
 
 @functools.lru_cache(maxsize=None)
 def function_docs(class_name: str) -> tuple[dict[str, Any], ...]:
-    """BFCL's function docs of one class, read from the wheel (or installed bfcl_eval)."""
-    runtime()
+    """BFCL's function docs of one class, read from the verified wheel (or installed bfcl_eval)."""
+    try:
+        runtime().verify()  # puts the verified wheel on the import path before its data is read
+    except RuntimeUnavailable as exc:
+        raise ToolkitError(f"{exc}; {HINT}" if str(exc) else HINT) from None
     try:
         text = (importlib.resources.files("bfcl_eval") / "data" / "multi_turn_func_doc"
                 / FUNC_DOC_FILES[class_name]).read_text("utf-8")

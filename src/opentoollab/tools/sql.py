@@ -31,6 +31,7 @@ PROGRESS_STEP = 1_000  # VM instructions between progress-handler calls
 MAX_PROGRESS_CALLS = 20_000  # → at most 20 million instructions per statement
 MAX_CELL_CHARS = 1_000
 MAX_QUERY_CHARS = 10_000
+MAX_VALUE_BYTES = 10_000_000
 
 _READ_ACTIONS = {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION, sqlite3.SQLITE_RECURSIVE}
 _WRITE_ACTIONS = _READ_ACTIONS | {sqlite3.SQLITE_INSERT, sqlite3.SQLITE_UPDATE, sqlite3.SQLITE_DELETE}
@@ -127,6 +128,9 @@ class SQL(SandboxedToolkit):
             steps[0] += 1
             return 1 if steps[0] > MAX_PROGRESS_CALLS else 0
 
+        # no value (string, blob, row) beyond MAX_VALUE_BYTES: zeroblob(9e8), printf('%.*c', 9e8, 'x') would
+        # otherwise allocate a gigabyte inside one C call that neither the time limit nor the step count stops
+        connection.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)
         connection.set_authorizer(authorize)
         connection.set_progress_handler(progress, PROGRESS_STEP)
         self._trusted = trusted
@@ -134,6 +138,8 @@ class SQL(SandboxedToolkit):
             yield connection
         except sqlite3.Error as error:
             message = str(error)
+            if "too big" in message:
+                raise ToolError(f"a value of the query is too large (limit {MAX_VALUE_BYTES:,} bytes)") from None
             if steps[0] > MAX_PROGRESS_CALLS or message == "interrupted":
                 raise ToolError("the query does too much work; add conditions or a LIMIT") from None
             if denied:

@@ -60,8 +60,9 @@ def make_recipe(values: dict[str, Any]) -> Recipe:
     out: dict[str, Any] = {}
     if "name" in values:
         name = values["name"]
-        if not isinstance(name, str) or not name or not all(c.isalnum() or c in "-_" for c in name):
-            raise RecipeError("recipe name: letters, digits, '-' and '_' only")
+        if (not isinstance(name, str) or not name or len(name) > 100 or name.startswith("-")
+                or not all(c.isascii() and (c.isalnum() or c in "-_") for c in name)):
+            raise RecipeError("recipe name: 1-100 ASCII letters, digits, '-' and '_' (not starting with '-')")
         out["name"] = name
     for key in ("n", "seed", "files_sampled"):
         if key in values:
@@ -71,19 +72,25 @@ def make_recipe(values: dict[str, Any]) -> Recipe:
             out[key] = value
     if out.get("n", 1) > 10_000_000:
         raise RecipeError("recipe n: at most 10,000,000 samples per run")
+    if out.get("seed", 0) >= 2 ** 63:
+        raise RecipeError("recipe seed: below 2**63")
+    if out.get("files_sampled", 0) > 10_000:
+        raise RecipeError("recipe files_sampled: at most 10,000")
     if "categories" in values:
         out["categories"] = _weights(values["categories"], CATEGORIES, "categories")
     if "languages" in values:
         out["languages"] = _weights(values["languages"], LANGUAGES, "languages")
     if "toolkits" in values:
         kits = values["toolkits"]
-        if not isinstance(kits, (list, tuple)) or not kits or any(k not in TOOLKITS for k in kits):
+        if (not isinstance(kits, (list, tuple)) or not kits
+                or any(not isinstance(k, str) or k not in TOOLKITS for k in kits)):
             raise RecipeError(f"recipe toolkits: a non-empty list of {', '.join(TOOLKITS)}")
         out["toolkits"] = tuple(dict.fromkeys(kits))
     for key, low, high in (("turns", 2, 5), ("distractors", 0, 8)):
         if key in values:
             pair = values[key]
-            if (not isinstance(pair, (list, tuple)) or len(pair) != 2 or not all(isinstance(v, int) for v in pair)
+            if (not isinstance(pair, (list, tuple)) or len(pair) != 2
+                    or not all(isinstance(v, int) and not isinstance(v, bool) for v in pair)
                     or not low <= pair[0] <= pair[1] <= high):
                 raise RecipeError(f"recipe {key}: [min, max] with {low} ≤ min ≤ max ≤ {high}")
             out[key] = tuple(pair)
@@ -92,6 +99,8 @@ def make_recipe(values: dict[str, Any]) -> Recipe:
 
 def _weights(value: Any, allowed: tuple[str, ...], what: str) -> dict[str, float]:
     if isinstance(value, (list, tuple)):
+        if not all(isinstance(k, str) for k in value):
+            raise RecipeError(f"recipe {what}: a mapping name → weight, or a list of names")
         value = {k: 1 for k in value}
     if not isinstance(value, dict) or not value:
         raise RecipeError(f"recipe {what}: a mapping name → weight, or a list of names")
@@ -102,8 +111,8 @@ def _weights(value: Any, allowed: tuple[str, ...], what: str) -> dict[str, float
     for key in allowed:  # a fixed order, whatever the file's order
         if key in value:
             weight = value[key]
-            if not isinstance(weight, (int, float)) or isinstance(weight, bool) or weight < 0:
-                raise RecipeError(f"recipe {what}.{key}: a non-negative number")
+            if (not isinstance(weight, (int, float)) or isinstance(weight, bool) or not 0 <= weight <= 1e9):
+                raise RecipeError(f"recipe {what}.{key}: a number from 0 to 1e9")
             if weight:
                 weights[key] = float(weight)
     if not weights:
@@ -116,8 +125,8 @@ def load_recipe(path: str | Path) -> Recipe:
 
     try:
         data = yaml.safe_load(Path(path).read_text("utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise RecipeError(f"cannot read recipe {path}: {exc}") from None
+    except (OSError, yaml.YAMLError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise RecipeError(f"cannot read recipe {path}: {str(exc)[:300]}".replace("\n", " ")) from None
     if not isinstance(data, dict):
         raise RecipeError(f"recipe {path}: a YAML mapping of fields")
     return make_recipe(data)

@@ -62,13 +62,15 @@ def _resume(partial: Path, rejects_partial: Path, state: Path, recipe: Recipe) -
     """How many samples k are already decided in a partial run of the same recipe (0: start afresh)."""
     try:
         saved = json.loads(state.read_text("utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         saved = None
-    if not saved or saved.get("recipe_sha256") != recipe.sha256() or saved.get("seed") != recipe.seed:
+    done = saved.get("done") if isinstance(saved, dict) else None
+    if (not isinstance(saved, dict) or saved.get("recipe_sha256") != recipe.sha256() or saved.get("seed") != recipe.seed
+            or not isinstance(done, int) or isinstance(done, bool) or not 0 <= done <= recipe.n
+            or not _partial_intact(partial, rejects_partial, done)):
         for path in (partial, rejects_partial):
             path.unlink(missing_ok=True)
         return 0
-    done = saved.get("done", 0)
     # keep exactly the lines of the decided k (a crash may have left a half-written tail)
     for path in (partial, rejects_partial):
         if not path.exists():
@@ -84,6 +86,26 @@ def _resume(partial: Path, rejects_partial: Path, state: Path, recipe: Recipe) -
                 kept.append(line)
         path.write_text("".join(line + "\n" for line in kept), "utf-8")
     return done
+
+
+def _partial_intact(partial: Path, rejects_partial: Path, done: int) -> bool:
+    """Do the partial files read as this module wrote them (UTF-8 JSON lines with an integer k)? A damaged file
+    means starting afresh (sample k depends only on recipe, seed and k), never a traceback."""
+    try:
+        for path in (partial, rejects_partial):
+            if not path.exists():
+                continue
+            for line in path.read_text("utf-8").splitlines():
+                try:
+                    value = json.loads(line)
+                except ValueError:
+                    continue  # a half-written tail: cut below
+                k = value["k"] if isinstance(value, dict) and path == rejects_partial else value[1]["content"]["source_id"]
+                if not isinstance(k, int) or isinstance(k, bool):
+                    return False
+    except (OSError, ValueError, KeyError, IndexError, TypeError, RecursionError):
+        return False
+    return True
 
 
 def run_generation(recipe: Recipe, out_dir: Path, *, workers: int | None = None, verify: bool = False,

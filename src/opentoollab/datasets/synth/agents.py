@@ -112,15 +112,18 @@ def reply_calls(reply: Reply, offered: set[str], max_calls: int) -> list[dict[st
     """The calls of an assistant reply as unified calls; StepFailure for unusable ones."""
     raw_calls: list[tuple[str, Any]] = []
     for tool_call in reply.tool_calls:
-        function = tool_call.get("function") or {} if isinstance(tool_call, dict) else {}
-        raw_calls.append((function.get("name") or "", function.get("arguments")))
+        function = tool_call.get("function") if isinstance(tool_call, dict) else None
+        function = function if isinstance(function, dict) else {}
+        name = function.get("name")
+        raw_calls.append((name if isinstance(name, str) else "", function.get("arguments")))
     if not raw_calls and "<tool_call>" in reply.content:
         for block in HERMES_CALL_RE.findall(reply.content):
             try:
                 call = parse_json(block, "object")
             except ParseError as error:
                 raise StepFailure("bad_json", f"<tool_call> block: {error}", block[:2000]) from None
-            raw_calls.append((str(call.get("name") or ""), call.get("arguments", call.get("parameters"))))
+            name = call.get("name")
+            raw_calls.append((name if isinstance(name, str) else "", call.get("arguments", call.get("parameters"))))
     need(len(raw_calls) <= max_calls, f"{len(raw_calls)} calls in one reply (limit {max_calls})")
     calls = []
     for name, arguments in raw_calls:
