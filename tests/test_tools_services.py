@@ -402,3 +402,10 @@ def test_setup_and_calls_are_fast():
             kit(name, config)
     per_setup = (time.perf_counter() - start) / (200 * len(configs))
     assert per_setup < 0.001, f"{per_setup * 1e6:.0f} µs per setup"
+
+
+def test_unknown_ids_are_named_as_the_caller_wrote_them():
+    """The shared lookup reports the id as given (tickets match case- and space-insensitively)."""
+    assert kit("tickets").call("view_ticket", {"ticket_id": " tck-9999"}) == {"error": "no ticket with id ' tck-9999'"}
+    assert kit("notes").call("read_note", {"note_id": "note-999"}) == {"error": "no note with id 'note-999'"}
+    assert kit("calendar").call("get_event", {"event_id": "evt-999"}) == {"error": "no event with id 'evt-999'"}

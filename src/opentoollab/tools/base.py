@@ -238,6 +238,14 @@ def _argument_problem(cls: type, tool: str, arguments: dict[str, Any]) -> str | 
     return None
 
 
+def find_by_id(items: list[dict[str, Any]], item_id: str, what: str, *, asked: str | None = None) -> dict[str, Any]:
+    """The item whose ``id`` is ``item_id``; ToolError "no WHAT with id ASKED" (the id as the caller gave it) otherwise."""
+    for item in items:
+        if item["id"] == item_id:
+            return item
+    raise ToolError(f"no {what} with id {asked if asked is not None else repr(item_id)}")
+
+
 def check_result(result: Any) -> Any:
     """A JSON value of bounded size, or a ToolError result."""
     try:

@@ -13,13 +13,12 @@ May import: the standard library and ``opentoollab.tools.base``.
 from __future__ import annotations
 
 import calendar as _calendar
-import pickle
 import random
 import re
 from datetime import date, timedelta
 from typing import Any, ClassVar
 
-from .base import Toolkit, ToolError, ToolkitError
+from .base import Toolkit, ToolError, ToolkitError, clone, find_by_id
 
 DEFAULT_TODAY = "2025-03-14"
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -76,11 +75,6 @@ def _business_days(start: date, end: date) -> int:
         if (weekday + offset) % 7 < 5:
             count += 1
     return count
-
-
-def _copy(config: dict[str, Any]) -> dict[str, Any]:
-    """A private deep copy of a JSON config (pickle round trip: 4x faster than copy.deepcopy)."""
-    return pickle.loads(pickle.dumps(config, pickle.HIGHEST_PROTOCOL))
 
 
 # ---------------------------------------------------------------------------------- seeding
@@ -142,7 +136,7 @@ class Calendar(Toolkit):
         config = self.config
         if not isinstance(config, dict):
             raise ToolkitError("calendar config must be a JSON object with 'today' and 'events'")
-        state = _copy(config)
+        state = clone(config)  # the state evolves; self.config stays the initial one
         state.setdefault("today", DEFAULT_TODAY)
         state.setdefault("events", [])
         try:
@@ -163,10 +157,7 @@ class Calendar(Toolkit):
 
     # ------------------------------------------------------------------ helpers
     def _find(self, event_id: str) -> dict[str, Any]:
-        for event in self.state["events"]:
-            if event["id"] == event_id:
-                return event
-        raise ToolError(f"no event with id {event_id!r}")
+        return find_by_id(self.state["events"], event_id, "event")
 
     def _check_free(self, day: str, start: int, end: int, ignore: str | None = None) -> None:
         for other in self.state["events"]:

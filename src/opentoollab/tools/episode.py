@@ -9,7 +9,6 @@ May import: this package (``base``, ``seedtree``), the standard library.
 
 from __future__ import annotations
 
-import copy
 import os
 import shutil
 import tempfile
@@ -32,7 +31,8 @@ class Episode:
     """
 
     def __init__(self, toolkits: list[str], config: dict[str, Any] | None = None) -> None:
-        self.config = copy.deepcopy(config or {})
+        # a shallow copy is enough: each toolkit clones its own part, and the seed tree only reads its part
+        self.config = dict(config or {})
         classes = [get_toolkit(name) for name in toolkits]
         self._tmp: str | None = None
         self.root: Path | None = None

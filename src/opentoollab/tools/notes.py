@@ -10,12 +10,11 @@ May import: the standard library and ``opentoollab.tools.base``.
 
 from __future__ import annotations
 
-import pickle
 import random
 import re
 from typing import Any, ClassVar
 
-from .base import Toolkit, ToolError, ToolkitError
+from .base import Toolkit, ToolError, ToolkitError, clone, find_by_id
 
 MAX_TITLE = 200
 MAX_BODY = 20_000
@@ -37,11 +36,6 @@ def _summary(note: dict[str, Any]) -> dict[str, Any]:
     body = " ".join(note["body"].split())
     return {"id": note["id"], "title": note["title"], "tags": list(note["tags"]),
             "preview": body if len(body) <= PREVIEW else body[:PREVIEW - 3] + "...", "characters": len(note["body"])}
-
-
-def _copy(config: dict[str, Any]) -> dict[str, Any]:
-    """A private deep copy of a JSON config (pickle round trip: 4x faster than copy.deepcopy)."""
-    return pickle.loads(pickle.dumps(config, pickle.HIGHEST_PROTOCOL))
 
 
 # ---------------------------------------------------------------------------------- seeding
@@ -105,7 +99,7 @@ class Notes(Toolkit):
     def setup(self) -> None:
         if not isinstance(self.config, dict):
             raise ToolkitError("notes config must be a JSON object with a 'notes' list")
-        state = _copy(self.config)
+        state = clone(self.config)  # the state evolves; self.config stays the initial one
         state.setdefault("notes", [])
         for note in state["notes"]:
             if not isinstance(note, dict) or not isinstance(note.get("id"), str) or not isinstance(note.get("title"), str):
@@ -119,10 +113,7 @@ class Notes(Toolkit):
 
     # ------------------------------------------------------------------ helpers
     def _find(self, note_id: str) -> dict[str, Any]:
-        for note in self.state["notes"]:
-            if note["id"] == note_id:
-                return note
-        raise ToolError(f"no note with id {note_id!r}")
+        return find_by_id(self.state["notes"], note_id, "note")
 
     @staticmethod
     def _title(title: str) -> str:

@@ -15,13 +15,12 @@ May import: the standard library and ``opentoollab.tools.base``.
 
 from __future__ import annotations
 
-import pickle
 import random
 import re
 from datetime import date, timedelta
 from typing import Any, ClassVar
 
-from .base import Toolkit, ToolError, ToolkitError
+from .base import Toolkit, ToolError, ToolkitError, clone
 
 FIRST_ORDER = 5001
 MAX_QUANTITY = 99
@@ -56,11 +55,6 @@ def money(cents: int) -> float | int:
 def _product_view(product: dict[str, Any]) -> dict[str, Any]:
     return {"id": product["id"], "name": product["name"], "category": product["category"],
             "price": money(product["price_cents"]), "stock": product["stock"], "rating": product.get("rating")}
-
-
-def _copy(config: dict[str, Any]) -> dict[str, Any]:
-    """A private deep copy of a JSON config (pickle round trip: 4x faster than copy.deepcopy)."""
-    return pickle.loads(pickle.dumps(config, pickle.HIGHEST_PROTOCOL))
 
 
 # ---------------------------------------------------------------------------------- seeding
@@ -128,7 +122,7 @@ class Shop(Toolkit):
     def setup(self) -> None:
         if not isinstance(self.config, dict):
             raise ToolkitError("shop config must be a JSON object with 'products', 'balance_cents' and 'today'")
-        state = _copy(self.config)
+        state = clone(self.config)  # the state evolves; self.config stays the initial one
         for key, default in (("today", "2025-03-14"), ("currency", "USD"), ("balance_cents", 0), ("products", []),
                              ("cart", []), ("coupon", None), ("orders", [])):
             state.setdefault(key, default)

@@ -12,12 +12,11 @@ May import: the standard library and ``opentoollab.tools.base``.
 
 from __future__ import annotations
 
-import pickle
 import random
 import re
 from typing import Any, ClassVar, Literal
 
-from .base import Toolkit, ToolError, ToolkitError
+from .base import Toolkit, ToolError, ToolkitError, clone, find_by_id
 
 Priority = Literal["low", "medium", "high", "urgent"]
 Status = Literal["open", "in_progress", "resolved", "closed"]
@@ -41,11 +40,6 @@ def _summary(ticket: dict[str, Any]) -> dict[str, Any]:
 
 def _full(ticket: dict[str, Any]) -> dict[str, Any]:
     return {**ticket, "comments": [dict(c) for c in ticket["comments"]]}
-
-
-def _copy(config: dict[str, Any]) -> dict[str, Any]:
-    """A private deep copy of a JSON config (pickle round trip: 4x faster than copy.deepcopy)."""
-    return pickle.loads(pickle.dumps(config, pickle.HIGHEST_PROTOCOL))
 
 
 # ---------------------------------------------------------------------------------- seeding
@@ -107,7 +101,7 @@ class Tickets(Toolkit):
     def setup(self) -> None:
         if not isinstance(self.config, dict):
             raise ToolkitError("tickets config must be a JSON object with 'tickets' and 'agents'")
-        state = _copy(self.config)
+        state = clone(self.config)  # the state evolves; self.config stays the initial one
         state.setdefault("tickets", [])
         state.setdefault("agents", [])
         state.setdefault("current_user", "support-agent")
@@ -126,11 +120,7 @@ class Tickets(Toolkit):
 
     # ------------------------------------------------------------------ helpers
     def _find(self, ticket_id: str) -> dict[str, Any]:
-        key = ticket_id.strip().upper()
-        for ticket in self.state["tickets"]:
-            if ticket["id"] == key:
-                return ticket
-        raise ToolError(f"no ticket with id {ticket_id!r}")
+        return find_by_id(self.state["tickets"], ticket_id.strip().upper(), "ticket", asked=repr(ticket_id))
 
     def _agent(self, name: str) -> str:
         key = name.strip().lower()

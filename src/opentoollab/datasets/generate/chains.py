@@ -14,7 +14,7 @@ import random
 from typing import Callable
 
 from . import phrases
-from .dialogue import Call, Dialogue, ProgramError, Ref
+from .dialogue import Call, Dialogue, ProgramError, Ref, ok
 from .intents import World, num, tr
 from .programs import Plan, offer
 
@@ -30,14 +30,23 @@ def chain(category: str, name: str, *toolkits: str) -> Callable[[Chain], Chain]:
     return register
 
 
-def ok(call: Call) -> Call:
-    if call.failed:
-        raise ProgramError(f"{call.name} failed: {call.result['error']}")
-    return call
-
-
 def start(d: Dialogue, rng: random.Random, plan: Plan, tools: list[str]) -> None:
     offer(d, rng, tools, plan.extra_tools(rng, set(tools)))
+
+
+def user_turn(d: Dialogue, rng: random.Random, lang: str, en: tuple[str, ...] | str, zh: tuple[str, ...] | str,
+              **slots: object) -> None:
+    """A user message: one of the wordings for ``lang`` (filled with ``slots``) with a varied opener and closer."""
+    d.user(phrases.wrap(rng, lang, tr(rng, lang, en, zh, **slots)))
+
+
+def expect_error(d: Dialogue, rng: random.Random, lang: str, tool: str, **arguments: object) -> Call:
+    """A call that must fail for real (the user's information was wrong); the assistant says it will correct it."""
+    failed = d.call(tool, **arguments)
+    if not failed.failed:
+        raise ProgramError("expected an error")
+    d.assistant(phrases.say(rng, lang, phrases.RETRY_NOTE, error=failed.result["error"]))
+    return failed
 
 
 # ------------------------------------------------------------------------------------ dependent
@@ -46,9 +55,9 @@ def search_then_details(d: Dialogue, world: World, rng: random.Random, lang: str
     product = world.choose(rng, world.state("shop")["products"], "products")
     keyword = max((w for w in product["name"].split()), key=len).lower()
     start(d, rng, plan, ["search_products", "get_product_details"])
-    d.user(phrases.wrap(rng, lang, tr(rng, lang,
+    user_turn(d, rng, lang,
         (f"Look up the first result for \"{keyword}\" and tell me its rating and stock.", f"Find a {keyword} in the shop and give me the full details of the top match."),
-        (f"搜一下“{keyword}”，把第一个结果的评分和库存告诉我。", f"在店里找 {keyword}，给我第一个匹配商品的详细信息。"))))
+        (f"搜一下“{keyword}”，把第一个结果的评分和库存告诉我。", f"在店里找 {keyword}，给我第一个匹配商品的详细信息。"))
     found = ok(d.call("search_products", keyword=keyword))
     if not found.result["products"]:
         raise ProgramError("empty search")
@@ -64,9 +73,9 @@ def search_then_add(d: Dialogue, world: World, rng: random.Random, lang: str, pl
     product = world.choose(rng, products, "products in stock")
     keyword = max((w for w in product["name"].split()), key=len).lower()
     start(d, rng, plan, ["search_products", "add_to_cart", "view_cart"])
-    d.user(phrases.wrap(rng, lang, tr(rng, lang,
+    user_turn(d, rng, lang,
         (f"Find something matching \"{keyword}\" that's in stock and put one in my cart.", f"Add the first in-stock {keyword} you find to my cart."),
-        (f"找一个有货的“{keyword}”，放一件到购物车。", f"把搜到的第一个有货的 {keyword} 加进购物车。"))))
+        (f"找一个有货的“{keyword}”，放一件到购物车。", f"把搜到的第一个有货的 {keyword} 加进购物车。"))
     found = ok(d.call("search_products", keyword=keyword, in_stock_only=True))
     if not found.result["products"]:
         raise ProgramError("empty search")
@@ -81,9 +90,9 @@ def search_then_read(d: Dialogue, world: World, rng: random.Random, lang: str, p
     note = world.choose(rng, world.state("notes")["notes"], "notes")
     word = max(note["title"].split(), key=len).strip(",.:;")
     start(d, rng, plan, ["search_notes", "read_note"])
-    d.user(phrases.wrap(rng, lang, tr(rng, lang,
+    user_turn(d, rng, lang,
         (f"Open my note about {word} and read it to me.", f"What did I write in the note on \"{word}\"?"),
-        (f"打开关于{word}的那条笔记，念给我听。", f"我在“{word}”那条笔记里写了什么？"))))
+        (f"打开关于{word}的那条笔记，念给我听。", f"我在“{word}”那条笔记里写了什么？"))
     found = ok(d.call("search_notes", query=word))
     if not found.result["notes"]:
         raise ProgramError("empty search")
@@ -98,9 +107,9 @@ def list_then_comment(d: Dialogue, world: World, rng: random.Random, lang: str, 
                  ("今天会跟进处理。", "已升级给基础设施团队。", "能确认一下具体的报错信息吗？"))
     priority = rng.choice(("urgent", "high"))
     start(d, rng, plan, ["list_tickets", "add_ticket_comment"])
-    d.user(phrases.wrap(rng, lang, tr(rng, lang,
+    user_turn(d, rng, lang,
         (f"Take the first open {priority}-priority ticket and comment on it: \"{comment}\"", f"Add the comment \"{comment}\" to the top open {priority} ticket."),
-        (f"找到第一个优先级为 {priority} 的未处理工单，评论：“{comment}”", f"给排在最前面的 {priority} 未处理工单加评论“{comment}”。"))))
+        (f"找到第一个优先级为 {priority} 的未处理工单，评论：“{comment}”", f"给排在最前面的 {priority} 未处理工单加评论“{comment}”。"))
     found = ok(d.call("list_tickets", status="open", priority=priority))
     if not found.result["tickets"]:
         raise ProgramError("no such ticket")
@@ -114,9 +123,9 @@ def list_then_comment(d: Dialogue, world: World, rng: random.Random, lang: str, 
 def today_then_events(d: Dialogue, world: World, rng: random.Random, lang: str, plan: Plan) -> list[str]:
     days = rng.choice((1, 2, 3, 7))
     start(d, rng, plan, ["get_current_date", "add_to_date", "list_events"])
-    d.user(phrases.wrap(rng, lang, tr(rng, lang,
+    user_turn(d, rng, lang,
         (f"What's on my calendar {days} day(s) from today?", f"Check my schedule for the day {days} day(s) after today."),
-        (f"今天之后第 {days} 天我有什么安排？", f"查一下 {days} 天后的日程。"))))
+        (f"今天之后第 {days} 天我有什么安排？", f"查一下 {days} 天后的日程。"))
     today = ok(d.call("get_current_date"))
     target = ok(d.call("add_to_date", date=Ref(today, ("date",)), days=days))
     events = ok(d.call("list_events", start_date=Ref(target, ("date",)), end_date=Ref(target, ("date",)))).result["events"]
@@ -135,9 +144,9 @@ def mean_then_round(d: Dialogue, world: World, rng: random.Random, lang: str, pl
     digits = rng.choice((0, 1, 2))
     start(d, rng, plan, ["calculate_mean", "round_to_digits"])
     listed = ", ".join(num(v) for v in values)
-    d.user(phrases.wrap(rng, lang, tr(rng, lang,
+    user_turn(d, rng, lang,
         (f"Average these and round the result to {digits} decimals: {listed}.", f"What's the mean of {listed}, rounded to {digits} decimal places?"),
-        (f"求这些数的平均值并保留 {digits} 位小数：{listed}。", f"{listed} 的平均数是多少？保留 {digits} 位小数。"))))
+        (f"求这些数的平均值并保留 {digits} 位小数：{listed}。", f"{listed} 的平均数是多少？保留 {digits} 位小数。"))
     mean = ok(d.call("calculate_mean", numbers=values))
     rounded = ok(d.call("round_to_digits", value=Ref(mean, ("mean",)), decimals=digits)).result
     value = next(v for k, v in rounded.items() if isinstance(v, (int, float)) and k not in ("decimals", "original", "value"))\
@@ -154,9 +163,9 @@ def create_then_list(d: Dialogue, world: World, rng: random.Random, lang: str, p
     title = tr(rng, lang, ("Pick up dry cleaning", "Renew passport", "Call the landlord", "Book dentist", "Water the plants"),
                ("取干洗衣服", "续签护照", "给房东打电话", "预约牙医", "给植物浇水")) + f" #{rng.randint(2, 99)}"
     start(d, rng, plan, ["create_note", "list_notes"])
-    d.user(phrases.wrap(rng, lang, tr(rng, lang,
+    user_turn(d, rng, lang,
         (f"Add a note \"{title}\" tagged {tag}, then show me everything tagged {tag}.", f"Save \"{title}\" under the {tag} tag and list my {tag} notes."),
-        (f"新建笔记“{title}”，标签 {tag}，然后列出所有 {tag} 标签的笔记。", f"把“{title}”存到 {tag} 标签下，再列出 {tag} 的笔记。"))))
+        (f"新建笔记“{title}”，标签 {tag}，然后列出所有 {tag} 标签的笔记。", f"把“{title}”存到 {tag} 标签下，再列出 {tag} 的笔记。"))
     ok(d.call("create_note", title=title, tags=[tag]))
     listed = ok(d.call("list_notes", tag=tag)).result["notes"]
     titles = phrases.join_items(lang, [f"“{n['title']}”" for n in listed])
@@ -168,9 +177,9 @@ def create_then_list(d: Dialogue, world: World, rng: random.Random, lang: str, p
 def balance_then_buy(d: Dialogue, world: World, rng: random.Random, lang: str, plan: Plan) -> list[str]:
     category = world.choose(rng, sorted({p["category"] for p in world.state("shop")["products"]}), "categories")
     start(d, rng, plan, ["get_wallet_balance", "search_products", "add_to_cart"])
-    d.user(phrases.wrap(rng, lang, tr(rng, lang,
+    user_turn(d, rng, lang,
         (f"Check my balance and add the cheapest in-stock {category} item I can afford to my cart.", f"What's the cheapest {category} product I can afford right now? Put it in my cart."),
-        (f"看看我的余额，把买得起的最便宜的有货{category}类商品加入购物车。", f"我现在买得起的最便宜的{category}商品是哪个？加到购物车。"))))
+        (f"看看我的余额，把买得起的最便宜的有货{category}类商品加入购物车。", f"我现在买得起的最便宜的{category}商品是哪个？加到购物车。"))
     wallet = ok(d.call("get_wallet_balance")).result
     found = ok(d.call("search_products", category=category, max_price=wallet["balance"], in_stock_only=True)).result
     if not found["products"]:
@@ -187,9 +196,9 @@ def least_busy_assign(d: Dialogue, world: World, rng: random.Random, lang: str, 
     tickets = [t for t in world.state("tickets")["tickets"] if t["status"] in ("open", "in_progress")]
     ticket = world.choose(rng, tickets, "active tickets")
     start(d, rng, plan, ["list_support_agents", "assign_ticket"])
-    d.user(phrases.wrap(rng, lang, tr(rng, lang,
+    user_turn(d, rng, lang,
         (f"Give {ticket['id']} to whichever agent has the fewest active tickets.", f"Assign {ticket['id']} to the least busy support agent."),
-        (f"把 {ticket['id']} 分配给手上工单最少的客服。", f"{ticket['id']} 交给目前最闲的客服处理。"))))
+        (f"把 {ticket['id']} 分配给手上工单最少的客服。", f"{ticket['id']} 交给目前最闲的客服处理。"))
     agents = ok(d.call("list_support_agents")).result["agents"]
     if not agents:
         raise ProgramError("no agents")
@@ -217,13 +226,10 @@ def wrong_ticket_id(d: Dialogue, world: World, rng: random.Random, lang: str, pl
         raise ProgramError("no wrong id")
     word = max(ticket["title"].split(), key=len).strip(".,'\"")
     start(d, rng, plan, ["view_ticket", "list_tickets"])
-    d.user(phrases.wrap(rng, lang, tr(rng, lang,
+    user_turn(d, rng, lang,
         (f"What's happening with {wrong}, the one about {word}?", f"Status of ticket {wrong} please (the {word} issue)."),
-        (f"{wrong} 现在怎么样了？就是{word}那个。", f"查一下工单 {wrong}（关于 {word} 的问题）。"))))
-    failed = d.call("view_ticket", ticket_id=wrong)
-    if not failed.failed:
-        raise ProgramError("expected an error")
-    d.assistant(phrases.say(rng, lang, phrases.RETRY_NOTE, error=failed.result["error"]))
+        (f"{wrong} 现在怎么样了？就是{word}那个。", f"查一下工单 {wrong}（关于 {word} 的问题）。"))
+    expect_error(d, rng, lang, "view_ticket", ticket_id=wrong)
     found = ok(d.call("list_tickets", keyword=word))
     if not found.result["tickets"]:
         raise ProgramError("keyword finds nothing")
@@ -239,13 +245,10 @@ def too_many(d: Dialogue, world: World, rng: random.Random, lang: str, plan: Pla
     product = world.choose(rng, products, "products with little stock")
     wanted = product["stock"] + rng.randint(1, 10)
     start(d, rng, plan, ["add_to_cart", "get_product_details"])
-    d.user(phrases.wrap(rng, lang, tr(rng, lang,
+    user_turn(d, rng, lang,
         (f"I need {wanted} of {product['id']} for the team — add them to my cart, or as many as you can.", f"Put {wanted} × {product['name']} in the cart; if that's too many, take all that's left."),
-        (f"团队要 {wanted} 个 {product['id']}，加到购物车，不够的话能加多少加多少。", f"往购物车放 {wanted} 个{product['name']}，不够就把剩下的全拿了。"))))
-    failed = d.call("add_to_cart", product_id=product["id"], quantity=wanted)
-    if not failed.failed:
-        raise ProgramError("expected an error")
-    d.assistant(phrases.say(rng, lang, phrases.RETRY_NOTE, error=failed.result["error"]))
+        (f"团队要 {wanted} 个 {product['id']}，加到购物车，不够的话能加多少加多少。", f"往购物车放 {wanted} 个{product['name']}，不够就把剩下的全拿了。"))
+    expect_error(d, rng, lang, "add_to_cart", product_id=product["id"], quantity=wanted)
     details = ok(d.call("get_product_details", product_id=product["id"])).result
     added = ok(d.call("add_to_cart", product_id=product["id"], quantity=details["stock"])).result
     d.assistant(tr(rng, lang, f"Only {details['stock']} were in stock, so I added all {details['stock']}; your cart total is {num(added['cart']['total'])}.",
@@ -260,13 +263,10 @@ def missing_note(d: Dialogue, world: World, rng: random.Random, lang: str, plan:
     wrong = f"note-{world.state('notes').get('next_id', 10) + rng.randint(3, 40)}"
     word = max(note["title"].split(), key=len).strip(",.:;")
     start(d, rng, plan, ["read_note", "search_notes"])
-    d.user(phrases.wrap(rng, lang, tr(rng, lang,
+    user_turn(d, rng, lang,
         (f"Read me {wrong} — I think that's my {word} note.", f"Open note {wrong}, the one about {word}."),
-        (f"读一下 {wrong}，应该是我那条{word}笔记。", f"打开笔记 {wrong}，就是关于{word}的那条。"))))
-    failed = d.call("read_note", note_id=wrong)
-    if not failed.failed:
-        raise ProgramError("expected an error")
-    d.assistant(phrases.say(rng, lang, phrases.RETRY_NOTE, error=failed.result["error"]))
+        (f"读一下 {wrong}，应该是我那条{word}笔记。", f"打开笔记 {wrong}，就是关于{word}的那条。"))
+    expect_error(d, rng, lang, "read_note", note_id=wrong)
     found = ok(d.call("search_notes", query=word))
     if not found.result["notes"]:
         raise ProgramError("empty search")

@@ -42,6 +42,13 @@ class Call:
             raise ProgramError(f"{self.name} result has no {'.'.join(map(str, path))}") from exc
 
 
+def ok(call: Call) -> Call:
+    """The call, or ProgramError when the tool answered with an error (the program cannot go on as planned)."""
+    if call.failed:
+        raise ProgramError(f"{call.name} failed: {call.result['error']}")
+    return call
+
+
 @dataclass(frozen=True)
 class Ref:
     """An argument taken from an earlier call's result: written as a link, executed with the value."""

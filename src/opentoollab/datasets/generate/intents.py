@@ -65,8 +65,9 @@ def num(value: Any) -> str:
     return str(value)
 
 
-def result_error(result: Any) -> str | None:
-    return result["error"] if isinstance(result, dict) and set(result) == {"error"} else None
+def table_text(rows: list[list[Any]]) -> str:
+    """Table rows as plain text, one line each, cells separated by " | "."""
+    return "\n".join(" | ".join(num(v) for v in row) for row in rows)
 
 
 class World:

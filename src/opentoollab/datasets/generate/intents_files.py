@@ -12,7 +12,7 @@ import random
 from typing import Any
 
 from .dialogue import ProgramError
-from .intents import Ask, World, intent, num, tr
+from .intents import Ask, World, intent, num, table_text, tr
 
 TEXT_TYPES = ("txt", "md", "log", "yaml", "json", "jsonl", "csv")
 
@@ -133,7 +133,7 @@ def read_table(world: World, rng: random.Random, lang: str) -> Ask:
     args = {"path": f["path"], "max_rows": rows, **({"sheet": sheet} if sheet else {})}
 
     def reply(r: dict) -> str:
-        table = "\n".join(" | ".join(num(v) for v in row) for row in [r["columns"], *r["rows"]])
+        table = table_text([r["columns"], *r["rows"]])
         return tr(rng, lang, f"{where} has {r['row_count']} rows; the first {len(r['rows'])}:\n{table}",
                   f"{where} 共 {r['row_count']} 行，前 {len(r['rows'])} 行：\n{table}")
     return Ask("read_table", args, text, reply, action=tr(rng, lang, "open spreadsheets", "打开表格"))
@@ -184,13 +184,20 @@ def filter_rows(world: World, rng: random.Random, lang: str) -> Ask:
     args = {"path": f["path"], "column": column, "op": op, "value": threshold, "max_rows": 10, **({"sheet": sheet} if sheet else {})}
 
     def reply(r: dict) -> str:
-        shown = "\n".join(" | ".join(num(v) for v in row) for row in r["rows"])
+        shown = table_text(r["rows"])
         total = r.get("row_count", len(r["rows"]))
         return tr(rng, lang, f"{total} row(s) match{' (first 10 shown)' if r.get('truncated') else ''}:\n{shown}" if r["rows"] else f"No row has {column} {op} {num(threshold)}.",
                   f"共 {total} 行符合条件{'（仅显示前 10 行）' if r.get('truncated') else ''}：\n{shown}" if r["rows"] else f"没有 {column} {op} {num(threshold)} 的行。")
     return Ask("table_filter", args, text, reply, omit="value",
                without=tr(rng, lang, f"Filter {f['path']} to the rows where {column} is {words[0]} some value.", f"筛选 {f['path']} 里 {column} {words[1]}某个值的行。"),
                what=tr(rng, lang, "threshold", "阈值"), value=num(threshold), action=tr(rng, lang, "filter tables", "筛选表格"))
+
+
+def _db_table(world: World, rng: random.Random) -> tuple[str, dict[str, Any]]:
+    """A table of the episode's database and its manifest entry (columns, first row)."""
+    db = _file(world, rng, "db")
+    table = rng.choice(sorted(db["tables"]))
+    return table, db["tables"][table]
 
 
 @intent("sql.tables", "sql")
@@ -206,9 +213,7 @@ def sql_tables(world: World, rng: random.Random, lang: str) -> Ask:
 
 @intent("sql.count_by", "sql")
 def sql_count_by(world: World, rng: random.Random, lang: str) -> Ask:
-    db = _file(world, rng, "db")
-    table = rng.choice(sorted(db["tables"]))
-    info = db["tables"][table]
+    table, info = _db_table(world, rng)
     group = text_column(info["columns"], info["first_row"], rng)
     query = f"SELECT {group}, COUNT(*) AS n FROM {table} GROUP BY {group} ORDER BY n DESC, {group}"
     text = tr(rng, lang, (f"How many {table} are there per {group}?", f"Count the {table} in the database by {group}."),
@@ -221,9 +226,7 @@ def sql_count_by(world: World, rng: random.Random, lang: str) -> Ask:
 
 @intent("sql.top", "sql")
 def sql_top(world: World, rng: random.Random, lang: str) -> Ask:
-    db = _file(world, rng, "db")
-    table = rng.choice(sorted(db["tables"]))
-    info = db["tables"][table]
+    table, info = _db_table(world, rng)
     column, _ = numeric_column(info["columns"], info["first_row"], rng)
     label = "name" if "name" in info["columns"] else info["columns"][0]
     k = rng.choice((3, 5))

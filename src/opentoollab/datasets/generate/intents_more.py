@@ -10,7 +10,7 @@ from __future__ import annotations
 import posixpath
 import random
 
-from .intents import Ask, World, intent, num, tr
+from .intents import Ask, World, intent, num, table_text, tr
 from .intents_files import numeric_column, table_file, text_column
 from .intents_services import listed, number_list
 
@@ -159,7 +159,7 @@ def top_rows(world: World, rng: random.Random, lang: str) -> Ask:
     k = rng.choice((3, 5))
     text = tr(rng, lang, (f"Show the {k} rows of {f['path']} with the highest {column}.", f"Top {k} of {f['path']} by {column}."), (f"显示 {f['path']} 中 {column} 最高的 {k} 行。", f"{f['path']} 按 {column} 排名前 {k}。"))
     return Ask("table_sort", {"path": f["path"], "by": [column], "descending": True, "max_rows": k, **({"sheet": sheet} if sheet else {})}, text,
-               lambda r: tr(rng, lang, f"Top {len(r['rows'])} by {column}:\n", f"{column} 前 {len(r['rows'])} 行：\n") + "\n".join(" | ".join(num(v) for v in x) for x in r["rows"]),
+               lambda r: tr(rng, lang, f"Top {len(r['rows'])} by {column}:\n", f"{column} 前 {len(r['rows'])} 行：\n") + table_text(r["rows"]),
                action=tr(rng, lang, "sort tables", "排序表格"))
 
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 from . import phrases
-from .dialogue import Dialogue, ProgramError
-from .intents import INTENTS, Ask, World, result_error
+from .dialogue import Dialogue, ProgramError, ok
+from .intents import INTENTS, Ask, World
 
 CONNECT = {"en": (" Also, ", " And ", " Then: ", " Plus, ", " Next, "), "zh": ("另外，", "还有，", "再帮我：", "顺便，", "同时，")}
 
@@ -56,12 +56,14 @@ def offer(d: Dialogue, rng: random.Random, needed: list[str], extra: list[str]) 
     d.tools(tools)
 
 
+def answer(d: Dialogue, ask: Ask) -> None:
+    """Run the ask's call and reply from its result."""
+    d.assistant(ask.reply(ok(d.call(ask.tool, **ask.args)).result))
+
+
 def ask_and_answer(d: Dialogue, rng: random.Random, lang: str, ask: Ask) -> None:
     d.user(phrases.wrap(rng, lang, ask.text))
-    result = d.call(ask.tool, **ask.args).result
-    if result_error(result):
-        raise ProgramError(f"{ask.tool} failed: {result_error(result)}")
-    d.assistant(ask.reply(result))
+    answer(d, ask)
 
 
 # ----------------------------------------------------------------------------------------- programs
@@ -95,8 +97,7 @@ def parallel(d: Dialogue, world: World, rng: random.Random, lang: str, plan: Pla
     d.user(phrases.wrap(rng, lang, text))
     calls = d.calls_at_once([(a.tool, a.args) for a in asks])
     for call in calls:
-        if call.failed:
-            raise ProgramError(f"{call.name} failed: {call.result['error']}")
+        ok(call)
     d.assistant("\n".join(a.reply(c.result) for a, c in zip(asks, calls)))
     return ["parallel"]
 
@@ -131,10 +132,7 @@ def miss_param(d: Dialogue, world: World, rng: random.Random, lang: str, plan: P
     d.user(phrases.wrap(rng, lang, ask.without))
     d.assistant(phrases.say(rng, lang, phrases.ASK_BACK, what=ask.what))
     d.user(phrases.say(rng, lang, phrases.SUPPLY, value=ask.value))
-    result = d.call(ask.tool, **ask.args).result
-    if result_error(result):
-        raise ProgramError(f"{ask.tool} failed: {result_error(result)}")
-    d.assistant(ask.reply(result))
+    answer(d, ask)
     return ["miss_param", "multi_turn"]
 
 
@@ -149,10 +147,7 @@ def miss_func(d: Dialogue, world: World, rng: random.Random, lang: str, plan: Pl
     d.assistant(phrases.say(rng, lang, phrases.CANNOT, action=ask.action))
     offer(d, rng, [ask.tool], extra)
     d.user(phrases.say(rng, lang, phrases.NOW_AVAILABLE))
-    result = d.call(ask.tool, **ask.args).result
-    if result_error(result):
-        raise ProgramError(f"{ask.tool} failed: {result_error(result)}")
-    d.assistant(ask.reply(result))
+    answer(d, ask)
     return ["miss_func", "multi_turn"]
 
 
