@@ -67,7 +67,9 @@ def main() -> int:
             if name is None:
                 raise TemplateRaised("no variant")
             if name not in templates:
-                templates[name] = JinjaTemplate(Path(args.templates, name).read_text("utf-8"), renderer.special_tokens)
+                templates[name] = JinjaTemplate(Path(args.templates, name).read_text("utf-8"), renderer.special_tokens,
+                                                **renderer.template_kwargs())
+            chat = renderer.template_chat(chat)  # ids, argument text, tool spec as the family's template needs them
             return templates[name].render(chat.messages, chat.tools)
 
         t_builtin = t_jinja = float("inf")

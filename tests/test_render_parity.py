@@ -27,7 +27,8 @@ def official(shared: Path, renderer, chat) -> str:
     if name is None:
         raise TemplateRaised("no template variant for this input")
     source = (shared / "chat_templates" / name).read_text("utf-8")
-    return JinjaTemplate(source, renderer.special_tokens).render(chat.messages, chat.tools)
+    chat = renderer.template_chat(chat)  # the chat in the family's own form (ids, argument text, tools in system)
+    return JinjaTemplate(source, renderer.special_tokens, **renderer.template_kwargs()).render(chat.messages, chat.tools)
 
 
 def check(shared: Path, renderer, chat) -> str:
@@ -39,6 +40,8 @@ def check(shared: Path, renderer, chat) -> str:
             text = official(shared, renderer, chat)
         except TemplateRaised:
             return skip.reason  # the official template refuses too
+        if skip.reason in getattr(renderer, "lossy_skips", ()):  # it renders, silently losing part of the chat
+            return skip.reason
         assert skip.reason == "template_drops_tool_calls", (chat.id, skip)
         # ...or it ignores the calls: the same text comes out with every tool_calls key removed
         bare = [{k: v for k, v in m.items() if k != "tool_calls"} for m in chat.messages]
@@ -65,7 +68,7 @@ def test_builtin_equals_official_on_bfcl(model, bfcl_samples, shared):
         outcome = check(shared, renderer, chat)
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
     assert outcomes.get("same", 0) > 0, outcomes
-    if model.startswith("Llama"):
+    if model.startswith("Llama-3"):
         assert outcomes.get("parallel_calls", 0) > 0  # BFCL parallel subsets: the template raises
     if model.startswith(("Qwen", "Hermes")):
         assert set(outcomes) == {"same"} or model == "Hermes-2-Pro", outcomes
@@ -152,7 +155,9 @@ def official_prompt(shared: Path, renderer, chat) -> str:
     if name is None:
         raise TemplateRaised("no template variant for this input")
     source = (shared / "chat_templates" / name).read_text("utf-8")
-    return JinjaTemplate(source, renderer.special_tokens).render(chat.messages, chat.tools, add_generation_prompt=True)
+    chat = renderer.template_chat(chat)
+    return JinjaTemplate(source, renderer.special_tokens, **renderer.template_kwargs()).render(
+        chat.messages, chat.tools, add_generation_prompt=True)
 
 
 def _prompt_points(chat):
@@ -184,12 +189,13 @@ def test_generation_prompt_equals_official_with_add_generation_prompt(model, bfc
             try:
                 text = renderer.prompt(point)
             except Skip as skip:
-                if skip.reason != "template_drops_tool_calls":
+                if skip.reason not in ("template_drops_tool_calls", *getattr(renderer, "lossy_skips", ())):
                     with pytest.raises(TemplateRaised):
                         official_prompt(shared, renderer, point)
                 refused += 1
                 continue
             assert text == official_prompt(shared, renderer, point), (model, point.id, len(point.messages))
-            assert text.endswith(renderer.generation_prompt)
+            # DeepSeek-V3.1's template opens no reply after tool results: the model continues right after them
+            assert text.endswith(renderer.generation_prompt) or (model == "DeepSeek-V3.1" and point.messages[-1]["role"] == "tool")
             same += 1
     assert same > 150, (same, refused)

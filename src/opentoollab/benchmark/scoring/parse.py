@@ -21,11 +21,14 @@ own call syntax by :func:`completion_calls`.
 from __future__ import annotations
 
 import ast
+import functools
+import inspect
 import json
 import operator
 import re
-from typing import Any
+from typing import Any, Callable
 
+from ...trainer.render import BUILTINS, renderer_class
 from .calls import MAX_CHARS, MAX_INT_BITS, DecodeError, call  # noqa: F401  (DecodeError: part of this module's interface)
 
 TOOL_CALL_RE = re.compile(r"<tool_call>\s*(.*?)\s*(?:</tool_call>|$)", re.S)
@@ -258,7 +261,8 @@ COMPLETION_SYNTAXES = ("tool_call_tags", "json", "mistral", "text")
 _JSON_SEPARATORS = re.compile(r"[\s;]*")
 
 
-def completion_calls(text: str, syntax: str, stop: tuple[str, ...] = ()) -> tuple[str, list[dict[str, Any]] | None]:
+def completion_calls(text: str, syntax: str, stop: tuple[str, ...] = (), tools: list[dict] | None = None
+                     ) -> tuple[str, list[dict[str, Any]] | None]:
     """A model's raw continuation of a chat-template prompt → (its text outside calls, calls or None).
 
     ``syntax`` is the family's way of writing calls (``Renderer.call_syntax``):
@@ -267,7 +271,10 @@ def completion_calls(text: str, syntax: str, stop: tuple[str, ...] = ()) -> tupl
     * ``json`` (Llama 3.x): ``{"name": …, "parameters": {…}}``, optionally after ``<|python_tag|>``,
       several separated by ``;`` or whitespace;
     * ``mistral``: ``[TOOL_CALLS] [{"name", "arguments", "id"?}, …]``;
-    * ``text``: templates without a tool syntax (DeepSeek, GLM-4 here): no calls are read.
+    * ``text``: templates without a tool syntax (DeepSeek, GLM-4 here): no calls are read;
+    * any other name: the ``parse_completion`` of the built-in renderer whose ``call_syntax`` it is
+      (:func:`family_parsers`; harmony, Command ``Action:``, …), given the text cut at ``stop``, and the
+      chat ``tools`` when it takes them (XML syntaxes write values as text: the declared types read them back).
 
     Reasoning (``…</think>``) is dropped first, and the text is cut at the first ``stop`` string.
     None means the reply made no call (plain text); call syntax that does not decode raises
@@ -275,6 +282,15 @@ def completion_calls(text: str, syntax: str, stop: tuple[str, ...] = ()) -> tupl
     """
     for marker in stop:
         text = text.split(marker, 1)[0]
+    family = family_parsers().get(syntax)
+    if family is not None:
+        try:
+            content, calls = family(text, tools=tools) if tools and _reads_tools(family) else family(text)
+        except DecodeError:
+            raise
+        except (ValueError, RecursionError) as exc:  # the family parsers live below this room: plain errors
+            raise DecodeError(f"{syntax}: {exc}") from None
+        return content, None if calls is None else [call(c["name"], c["arguments"]) for c in calls]
     if "</think>" in text:
         text = text.rsplit("</think>", 1)[1]
     body = text.strip()
@@ -299,7 +315,30 @@ def completion_calls(text: str, syntax: str, stop: tuple[str, ...] = ()) -> tupl
         return body[:start].strip(), [_json_call(value) for value in values[0]]
     if syntax == "text":
         return body, None
-    raise ValueError(f"unknown call syntax {syntax!r}; choose one of {', '.join(COMPLETION_SYNTAXES)}")
+    raise ValueError(f"unknown call syntax {syntax!r}; choose one of "
+                     f"{', '.join(COMPLETION_SYNTAXES + tuple(family_parsers()))}")
+
+
+@functools.lru_cache(maxsize=None)
+def _reads_tools(parse: Callable) -> bool:
+    return "tools" in inspect.signature(parse).parameters
+
+
+@functools.lru_cache(maxsize=1)
+def family_parsers() -> dict[str, Callable[[str], tuple[str, list[dict[str, Any]] | None]]]:
+    """``call_syntax`` → ``parse_completion`` of every built-in renderer that reads its own call syntax.
+
+    A family's parser lives beside its renderer (the inverse of what it renders): a static
+    ``parse_completion(text) -> (text outside calls, calls or None)`` that raises DecodeError on call
+    syntax that does not decode, never evaluates model text and is bounded by the text's length.
+    """
+    parsers: dict[str, Callable[[str], tuple[str, list[dict[str, Any]] | None]]] = {}
+    for short in BUILTINS:
+        cls = renderer_class(short)
+        parse = getattr(cls, "parse_completion", None)
+        if parse is not None and cls.call_syntax not in COMPLETION_SYNTAXES:
+            parsers.setdefault(cls.call_syntax, parse)
+    return parsers
 
 
 def _json_values(text: str) -> list[Any]:

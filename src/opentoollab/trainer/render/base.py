@@ -344,9 +344,20 @@ class Renderer:
     generation_prompt: ClassVar[str] = ""  # what add_generation_prompt=True appends (the reply's header)
     stop: ClassVar[tuple[str, ...]] = ()  # text that ends the model's turn (for completion requests)
     call_syntax: ClassVar[str] = "text"  # how the model writes calls: scoring.parse.completion_calls
+    notes: ClassVar[tuple[str, ...]] = ()  # how the chat is fed to the template, for the manifest's renderer info
 
     def render(self, chat: Chat) -> Rendered:
         raise NotImplementedError
+
+    def template_chat(self, chat: Chat) -> Chat:
+        """The chat exactly as the official template must be given it to produce ``render(chat)`` (tests, bench,
+        ``--format messages``): ``chat`` itself for most families; some need their own tool-call ids, arguments
+        as JSON strings or the tool list written into the system prompt."""
+        return chat
+
+    def template_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments the official template is rendered with (``enable_thinking`` …); {} = its defaults."""
+        return {}
 
     def prompt(self, chat: Chat) -> str:
         """The text the model continues from: the chat + the generation prompt, exactly as the official

@@ -104,6 +104,14 @@ class Qwen3(Renderer):
     stop = ("<|im_end|>", "<|endoftext|>")
     call_syntax = "tool_call_tags"
 
+    def __init__(self, enable_thinking: bool = True) -> None:
+        """``enable_thinking=False``: the generation prompt closes an empty think block (the rendered chat is the same)."""
+        self.enable_thinking = enable_thinking
+        self.generation_prompt = HEADER if enable_thinking else HEADER + "<think>\n\n</think>\n\n"
+
+    def template_kwargs(self) -> dict:
+        return {} if self.enable_thinking else {"enable_thinking": False}
+
     def render(self, chat: Chat) -> Rendered:
         messages, b = chat.messages, Builder()
         system = messages[0]["content"] if messages and messages[0]["role"] == "system" else None
