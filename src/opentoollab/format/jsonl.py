@@ -35,17 +35,28 @@ def iter_lines(path: str | os.PathLike) -> Iterator[Line]:
     (``NaN``/``Infinity``, integers beyond the int↔str digit limit) or nested too deep is a bad line; the
     ``text`` of a bad line is always writable (undecodable bytes as backslash escapes). A BOM is skipped.
     """
+    for number, data in iter_raw_lines(path):
+        yield parse_line(str(path), number, data)
+
+
+def iter_raw_lines(path: str | os.PathLike) -> Iterator[tuple[int, bytes]]:
+    """(1-based number, bytes) of every line that is not blank (a BOM on the first line removed): what
+    ``parse_line`` turns into a ``Line``, split so the parsing can happen in a worker process."""
     with open(path, "rb") as handle:
         for number, data in enumerate(handle, 1):
             if number == 1 and data.startswith(b"\xef\xbb\xbf"):
                 data = data[3:]
-            if not data.strip():
-                continue
-            try:
-                yield Line(str(path), number, loads_strict(decode_line(data).strip()))
-            except ValueError as exc:
-                text = data.decode("utf-8", "backslashreplace").strip()
-                yield Line(str(path), number, None, f"invalid JSON: {exc}", text)
+            if data.strip():
+                yield number, data
+
+
+def parse_line(path: str, number: int, data: bytes) -> Line:
+    """One line of a JSONL file → its ``Line`` (never raises on content)."""
+    try:
+        return Line(path, number, loads_strict(decode_line(data).strip()))
+    except ValueError as exc:
+        text = data.decode("utf-8", "backslashreplace").strip()
+        return Line(path, number, None, f"invalid JSON: {exc}", text)
 
 
 def iter_samples(path: str | os.PathLike) -> Iterator[Sample]:

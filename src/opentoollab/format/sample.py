@@ -14,6 +14,8 @@ import re
 import sys
 from typing import Any, Iterable, Iterator
 
+from . import fastjson
+
 Message = dict[str, Any]
 Sample = list[Message]
 
@@ -222,13 +224,24 @@ def tool_call_uid(sample_identifier: str, cid: str) -> str:
     return hashlib.sha256(f"{sample_identifier}/{cid}".encode("utf-8")).hexdigest()[:9]
 
 
-def canonical_json(value: Any) -> str:
-    """Stable JSON text for hashing and deduplication (sorted keys, no spaces)."""
+def canonical_json(value: Any, *, finite: bool = False) -> str:
+    """Stable JSON text for hashing and deduplication (sorted keys, no spaces).
+
+    orjson when it gives the same bytes (``fastjson``); ``finite`` promises no NaN/Infinity inside."""
+    fast = fastjson.dumps(value, sort_keys=True, finite=finite)
+    if fast is not None:
+        return fast
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
-def dumps_sample(sample: Sample) -> str:
-    """The one way a sample is written as a JSONL line (key order kept, UTF-8, compact, strict: never NaN)."""
+def dumps_sample(sample: Sample, *, finite: bool = False) -> str:
+    """The one way a sample is written as a JSONL line (key order kept, UTF-8, compact, strict: never NaN).
+
+    orjson when it gives the same bytes (``fastjson``); ``finite`` promises no NaN/Infinity inside
+    (a validated sample)."""
+    fast = fastjson.dumps(sample, finite=finite)
+    if fast is not None:
+        return fast
     return json.dumps(sample, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
@@ -261,7 +274,7 @@ def loads_strict(text: str | bytes) -> Any:
             text = bytes(text).decode("utf-8")
         except UnicodeDecodeError as exc:
             raise ValueError(f"not UTF-8 (byte {exc.start})") from None
-    else:
+    elif not text.isascii():
         bad = BAD_BYTES.search(text)
         if bad:
             raise ValueError(f"not UTF-8 (undecodable byte at character {bad.start()})")
@@ -286,6 +299,10 @@ def decode_line(data: bytes) -> str:
 def json_problem(value: Any, max_depth: int = MAX_DEPTH) -> str | None:
     """Why ``value`` cannot be written as strict UTF-8 JSON (None when it can): a non-finite number, an integer
     beyond the digit limit, a string with a lone surrogate, nesting deeper than ``max_depth``, a non-JSON type."""
+    if type(value) is list or type(value) is dict:
+        encoded = fastjson.dumps_bytes(value, unchecked=True)
+        if encoded is not None:  # no lone surrogate, non-string key, big integer or subclass: the rest is left
+            return _plain_problem(value, max_depth)
     stack = [(value, 1)]
     while stack:
         item, depth = stack.pop()
@@ -318,6 +335,31 @@ def json_problem(value: Any, max_depth: int = MAX_DEPTH) -> str | None:
         return "a string holds a lone surrogate (not encodable as UTF-8)"
     except (ValueError, TypeError, RecursionError) as exc:
         return f"not strict JSON: {str(exc)[:200]}"
+    return None
+
+
+_ATOMS = frozenset({str, int, bool, type(None)})
+
+
+def _plain_problem(value: list | dict, max_depth: int) -> str | None:
+    """``json_problem`` of a value orjson could write (so of exact dicts, lists, strings, small integers,
+    floats, booleans and None): only NaN/Infinity, depth and foreign types are left to find."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > max_depth:
+            return f"nested deeper than {max_depth} levels"
+        for child in item.values() if type(item) is dict else item:
+            kind = type(child)
+            if kind in _ATOMS:
+                continue
+            if kind is dict or kind is list:
+                stack.append((child, depth + 1))
+            elif kind is float:
+                if not math.isfinite(child):
+                    return f"the number {child} is not JSON (NaN/Infinity)"
+            else:
+                return f"a {kind.__name__} is not a JSON value"
     return None
 
 

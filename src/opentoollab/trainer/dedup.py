@@ -46,6 +46,17 @@ def calls_signature(sample: Sample) -> str:
     return canonical_json(calls)
 
 
+def step_key(sample: Sample) -> bytes:
+    """What a sample teaches beyond its user text: its calls and its visible assistant turns.
+
+    Step records (API-Bank lv3) repeat one dialogue's user text with a different call or target each;
+    near-duplicate detection only joins samples whose step keys are equal, so none of them is lost.
+    """
+    answers = [normalize_text(m["content"]) for m in sample
+               if m.get("role") == "assistant" and not m.get("hidden") and isinstance(m.get("content"), str)]
+    return hashlib.blake2b(f"{calls_signature(sample)}\x1e{canonical_json(answers)}".encode("utf-8"), digest_size=16).digest()
+
+
 def exact_key(sample: Sample) -> bytes:
     """A 16-byte key equal for samples with the same normalized user turns and the same calls."""
     text = "\x1f".join(normalize_text(turn) for turn in user_turns(sample))
@@ -71,7 +82,10 @@ class ExactDeduper:
         self._seen: dict[bytes, str] = {}
 
     def check(self, sample: Sample, label: str) -> Duplicate | None:
-        key = exact_key(sample)
+        return self.check_key(exact_key(sample), label)
+
+    def check_key(self, key: bytes, label: str) -> Duplicate | None:
+        """``check`` with the sample's ``exact_key`` computed elsewhere (a worker process)."""
         first = self._seen.get(key)
         if first is not None:
             return Duplicate("exact", first)
@@ -95,13 +109,16 @@ def shingles(text: str, size: int) -> list[bytes]:
 class NearDeduper:
     """MinHash signatures of user text in an LSH index (datasketch); Jaccard estimate ≥ threshold → duplicate.
 
-    LSH only proposes candidates; each is confirmed against its stored signature, and among the
+    LSH only proposes candidates; each is confirmed against its stored signature (and, when ``check``
+    is given a ``group`` such as :func:`step_key`, only within the same group), and among the
     confirmed ones the earliest kept sample is reported, so the outcome does not depend on set order.
     """
 
     def __init__(self, threshold: float = DEFAULT_THRESHOLD, num_perm: int = DEFAULT_NUM_PERM,
                  shingle: int = DEFAULT_SHINGLE) -> None:
-        from datasketch import MinHash, MinHashLSH
+        from datasketch import MinHash
+
+        from .lsh import BandIndex
 
         if not 0.0 < threshold <= 1.0:
             raise ValueError(f"near-duplicate threshold must be in (0, 1], got {threshold}")
@@ -109,9 +126,9 @@ class NearDeduper:
         self._minhash = MinHash
         template = MinHash(num_perm=num_perm, seed=1)
         self._permutations, self._scheme = template.permutations, template.scheme  # built once, not per sample
-        self._lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
-        self._signatures: list[Any] = []
+        self._lsh = BandIndex(threshold, num_perm)  # datasketch's MinHashLSH candidates, a third of the memory
         self._labels: list[str] = []
+        self._groups: list[bytes | None] = []
 
     def signature(self, text: str):
         """The MinHash of a text, or None when it has no tokens (such samples are never near-duplicates)."""
@@ -122,22 +139,27 @@ class NearDeduper:
         minhash.update_batch(grams)
         return minhash
 
-    def check(self, text: str, label: str) -> Duplicate | None:
+    def check(self, text: str, label: str, group: bytes | None = None) -> Duplicate | None:
         minhash = self.signature(text)
-        if minhash is None:
+        return None if minhash is None else self.check_values(minhash.hashvalues, label, group)
+
+    def check_values(self, values: Any, label: str, group: bytes | None = None) -> Duplicate | None:
+        """``check`` with the signature's hash values computed elsewhere (``signature(text).hashvalues``)."""
+        if values is None:
             return None
-        values = minhash.hashvalues
         best = None
-        for index in self._lsh.query(minhash):
-            similarity = float((self._signatures[index] == values).mean())
+        for index in self._lsh.query(values):
+            if self._groups[index] != group:
+                continue
+            similarity = float((self._lsh.row(index) == values).mean())
             if similarity >= self.threshold and (best is None or index < best[0]):
                 best = (index, similarity)
         if best is not None:
             return Duplicate("near", self._labels[best[0]], best[1])
-        self._lsh.insert(len(self._signatures), minhash, check_duplication=False)
-        self._signatures.append(values.copy())
+        self._lsh.insert(values)
         self._labels.append(label)
+        self._groups.append(group)
         return None
 
     def __len__(self) -> int:
-        return len(self._signatures)
+        return len(self._labels)

@@ -21,7 +21,9 @@ from typing import Any, Callable, Iterator
 from .. import __version__
 from ..format.sample import Sample, sample_id
 from .decontaminate import EvalSet, build_index, known_evaluation_sets
-from .dedup import Duplicate, ExactDeduper, NearDeduper, user_turns
+from . import mix_work
+from .dedup import Duplicate, ExactDeduper, NearDeduper
+from ..format.parallel import Workers
 from .recipe import Entry, MixError, MixSpec, TagInfo, load_spec, load_tag_index, sample_tags
 
 
@@ -122,8 +124,12 @@ def _pick(rng: random.Random, available: int, wanted: int) -> list[int]:
 
 
 def build_mix(spec: str | Path | MixSpec, store, seed: int | None = None, *, progress: bool = False,
-              log: Callable[[str], None] | None = None, **overrides: Any) -> tuple[Mix, dict[str, Any]]:
+              log: Callable[[str], None] | None = None, workers: int | None = 1,
+              **overrides: Any) -> tuple[Mix, dict[str, Any]]:
     """Build a mix: (the chosen samples, lazily re-readable; the manifest of what went in and out).
+
+    ``workers`` processes parse, validate, key and check the lines (``mix_work``); what is kept is decided
+    here, in order, so the mix is the same for any number (None: every core).
 
     ``seed`` and ``overrides`` (any MixSpec field, None meaning "keep the spec's") take precedence
     over a recipe's values. Raises MixError for a spec that cannot be honoured.
@@ -174,6 +180,8 @@ def build_mix(spec: str | Path | MixSpec, store, seed: int | None = None, *, pro
     reports: list[EntryReport] = []
     pools: list[tuple[array, array]] = []
     bar = tqdm(desc="mix", unit=" samples", disable=None if progress else True, leave=False, mininterval=0.5)
+    near_settings = (spec.near_threshold, spec.num_perm, spec.shingle) if near is not None else None
+    pool = Workers(workers, mix_work.init, (index, near_settings, exact is not None))
     for entry, entry_files, evaluation, is_path in plans:
         report = EntryReport(entry.input, entry.amount, [str(f) for f in entry_files], evaluation)
         needs_tags, tagged_any = entry.filters.needs_tags or spec.filters.needs_tags, False
@@ -183,11 +191,12 @@ def build_mix(spec: str | Path | MixSpec, store, seed: int | None = None, *, pro
             files.append(path)
             tag_index = load_tag_index(path, store) if needs_tags else {}
             tagged_any = tagged_any or bool(tag_index)
-            for number, offset, raw in _located_lines(path):
+            jobs = ((number, offset, raw, is_path) for number, offset, raw in _located_lines(path))
+            for facts in pool.imap(mix_work.line_facts, jobs):
+                number, offset, sample, reason = facts[:4]
                 bar.update(1)
                 report.read += 1
                 where = {"input": entry.input, "file": str(path), "line": number}
-                sample, reason = _parse(raw, is_path)
                 if reason:
                     report.rejected += 1
                     removed.append({"step": "reject", **where, "reason": reason})
@@ -198,15 +207,15 @@ def build_mix(spec: str | Path | MixSpec, store, seed: int | None = None, *, pro
                     report.filtered += 1
                     continue
                 where = {"id": label, **where}
-                hit = index.check(sample) if index is not None else None
+                hit = facts.hit
                 if hit is not None:
                     report.contaminated += 1
                     decontamination["removed"] += 1
                     removed.append({"step": "decontaminate", **where, **hit.as_dict()})
                     continue
-                duplicate: Duplicate | None = exact.check(sample, label) if exact is not None else None
+                duplicate: Duplicate | None = exact.check_key(facts.exact, label) if exact is not None else None
                 if duplicate is None and near is not None:
-                    duplicate = near.check("\n".join(user_turns(sample)), label)
+                    duplicate = near.check_values(facts.near, label, facts.group)
                 if duplicate is not None:
                     if duplicate.kind == "exact":
                         report.duplicate_exact += 1
@@ -222,6 +231,7 @@ def build_mix(spec: str | Path | MixSpec, store, seed: int | None = None, *, pro
                             f"run `python tag run --datasets {entry.input}` first")
         reports.append(report)
         pools.append((pool_files, pool_offsets))
+    pool.close()
     bar.close()
 
     picks: list[tuple[int, int]] = []
@@ -268,20 +278,7 @@ def _tag_info(index: dict[str, TagInfo], label: str, sample: Sample) -> TagInfo:
     return TagInfo(found.tags | own, found.language) if own else found
 
 
-def _parse(raw: bytes, validate: bool) -> tuple[Sample | None, str | None]:
-    try:
-        sample = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        return None, f"invalid JSON: {exc}"
-    if not isinstance(sample, list) or not all(isinstance(m, dict) for m in sample):
-        return None, "not a sample (a JSON array of message objects)"
-    if validate:
-        from ..format.validate import validate_sample
-
-        problems = validate_sample(sample)
-        if problems:
-            return None, "invalid sample: " + "; ".join(str(p) for p in problems[:3])
-    return sample, None
+_parse = mix_work.parse_sample_line  # the per-line work lives in mix_work (worker processes)
 
 
 def output_paths(out: str | Path) -> tuple[Path, Path, Path]:

@@ -1,0 +1,180 @@
+"""The whole pipeline on a synthetic corpus: process → tag → mix (exact + near dedup + decontamination) → prepare.
+
+    python bench/bench_pipeline.py [--samples 100000 1000000] [--workers N] [--keep DIR]
+
+Builds N samples in a real corpus layout (a generated run: DIR/raw/<run>.jsonl, read through the
+`generated` adapter), a synthetic evaluation set that some training samples copy (so decontamination
+removes something), 2% exact and 2% near duplicates, and a byte-level BPE tokenizer trained here. Each
+stage runs as the command users type, in its own process; printed per stage: wall seconds, CPU
+seconds and the stage process's peak memory (worker processes, with --workers > 1, come on top; their CPU time too).
+Target: every stage streams, so peak memory stays under 2 GB at 1,000,000 samples and grows
+sub-linearly from 100k to 1M.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+WORDS = ("flight hotel weather stock price convert currency book table restaurant city tomorrow send email "
+         "meeting calendar remind schedule order pizza track package delivery search news translate text french "
+         "german spanish calculate area circle radius movie tickets tonight play song playlist volume light "
+         "kitchen thermostat degrees account balance transfer savings checking invoice report quarterly").split()
+TYPES = ("string", "integer", "number", "boolean")
+
+
+def _tools(rng: random.Random, n: int = 200) -> list[dict]:
+    tools = []
+    for k in range(n):
+        params = {f"p{j}_{rng.choice(WORDS)}": {"type": rng.choice(TYPES), "description": " ".join(rng.choices(WORDS, k=6))}
+                  for j in range(rng.randint(1, 5))}
+        tools.append({"name": f"{rng.choice(WORDS)}_{rng.choice(WORDS)}_{k}", "description": " ".join(rng.choices(WORDS, k=12)),
+                      "parameters": {"type": "object", "properties": params, "required": sorted(params)[:1]}})
+    return tools
+
+
+def _value(kind: str, rng: random.Random):
+    return {"string": lambda: rng.choice(WORDS), "integer": lambda: rng.randint(0, 999),
+            "number": lambda: round(rng.uniform(0, 100), 2), "boolean": lambda: rng.random() < 0.5}[kind]()
+
+
+def sample(k: int, rng: random.Random, tools: list[dict], run: str) -> list[dict]:
+    offered = rng.sample(tools, rng.randint(1, 4))
+    tool = offered[0]
+    question = " ".join(rng.choices(WORDS, k=rng.randint(12, 30))) + f" (case {k})"
+    arguments = {name: _value(spec["type"], rng) for name, spec in tool["parameters"]["properties"].items()}
+    meta = {"source": "generated", "subset": run, "source_id": k, "license": "Apache-2.0"}
+    return [{"role": "meta", "content": meta}, {"role": "candidate_tools", "content": offered},
+            {"role": "user", "content": question},
+            {"role": "tool_call", "content": [{"name": tool["name"], "parameters": arguments, "depend_on": []}]},
+            {"role": "tool_response", "content": {f"{tool['name']}.0": {"status": "ok", "value": rng.randint(0, 10 ** 6)}}},
+            {"role": "assistant", "content": "Done: " + " ".join(rng.choices(WORDS, k=10))}]
+
+
+def build(folder: Path, n: int, run: str = "synthetic") -> tuple[Path, Path]:
+    """The raw run file (with exact and near duplicates and copies of evaluation questions) and the eval set."""
+    rng = random.Random(18)
+    tools = _tools(rng)
+    raw = folder / "raw"
+    raw.mkdir(parents=True)
+    evaluation = [sample(10 ** 9 + k, rng, tools, "eval") for k in range(2000)]
+    recent: list[list[dict]] = []
+    with open(raw / f"{run}.jsonl", "w", encoding="utf-8") as out:
+        for k in range(n):
+            roll = rng.random()
+            if roll < 0.02 and recent:  # exact duplicate of a recent sample
+                item = json.loads(json.dumps(rng.choice(recent)))
+                item[0]["content"]["source_id"] = k
+            elif roll < 0.04 and recent:  # near duplicate: the same question with a word added at the end
+                item = json.loads(json.dumps(rng.choice(recent)))
+                item[2]["content"] += " " + rng.choice(WORDS)
+                item[0]["content"]["source_id"] = k
+            elif roll < 0.045:  # a benchmark question pasted into training data
+                item = sample(k, rng, tools, run)
+                item[2]["content"] = rng.choice(evaluation)[2]["content"]
+            else:
+                item = sample(k, rng, tools, run)
+            if len(recent) < 500:
+                recent.append(item)
+            else:
+                recent[rng.randrange(500)] = item
+            out.write(json.dumps(item, ensure_ascii=False, separators=(",", ":")) + "\n")
+    eval_file = folder / "eval.jsonl"
+    with open(eval_file, "w", encoding="utf-8") as out:
+        for k, item in enumerate(evaluation):
+            out.write(json.dumps([{"role": "id", "content": f"bench_eval_{k}"}, *item], separators=(",", ":")) + "\n")
+    return raw, eval_file
+
+
+def tokenizer(folder: Path, raw: Path) -> Path:
+    sys.path.insert(0, str(REPO / "src"))
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    from opentoollab.trainer.render import get_renderer, to_chat
+
+    renderer = get_renderer("Qwen2.5")
+    texts = []
+    with open(raw, encoding="utf-8") as handle:
+        for k, line in zip(range(3000), handle):
+            texts.append(renderer.render(to_chat([{"role": "id", "content": f"x_y_{k}"}, *json.loads(line)])).text)
+    model = Tokenizer(models.BPE())
+    model.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    model.decoder = decoders.ByteLevel()
+    model.train_from_iterator(texts, trainers.BpeTrainer(vocab_size=8000, special_tokens=["<|endoftext|>", "<|im_start|>", "<|im_end|>"],
+                                                         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False))
+    target = folder / "tokenizer"
+    target.mkdir()
+    model.save(str(target / "tokenizer.json"))
+    return target
+
+
+def stage(name: str, command: list[str]) -> dict:
+    """Run one command (its own process): wall and CPU seconds, peak memory of that process."""
+    started = time.perf_counter()
+    child = subprocess.Popen([sys.executable, *command], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _pid, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - started
+    error = child.stderr.read().decode("utf-8", "replace")
+    if status != 0:
+        raise SystemExit(f"{name} failed: {error[-2000:]}")
+    return {"stage": name, "seconds": seconds, "cpu": usage.ru_utime + usage.ru_stime, "peak_mb": usage.ru_maxrss / 1024}
+
+
+def pipeline(n: int, workers: int | None, keep: Path | None) -> list[dict]:
+    folder = Path(tempfile.mkdtemp(prefix=f"otl-pipeline-{n}-", dir=keep))
+    try:
+        started = time.perf_counter()
+        raw, eval_file = build(folder, n)
+        tok = tokenizer(folder, raw / "synthetic.jsonl")
+        print(f"{n:,} samples: built the corpus ({(raw / 'synthetic.jsonl').stat().st_size / 1e6:,.0f} MB) and a "
+              f"tokenizer in {time.perf_counter() - started:.1f}s", flush=True)
+        data = str(folder / "data")
+        jobs = ["--workers", str(workers)] if workers else []
+        rows = [
+            stage("process", ["datasets", "process", "generated", "--from", str(raw), "-q", "--data-dir", data, *jobs]),
+            stage("tag", ["tag", "run", "--datasets", "generated", "-q", "--data-dir", data, *jobs]),
+            stage("mix", ["trainer", "mix", "-d", "generated", "-o", str(folder / "mix.jsonl"), "--eval-set", str(eval_file),
+                          "-q", "--data-dir", data, *jobs]),
+            stage("prepare", ["trainer", "prepare", "--datasets", str(folder / "mix.jsonl"), "--model", "Qwen2.5",
+                              "--tokenizer", str(tok), "--out",
+                              str(folder / "prepared"), "-q", "--data-dir", data, *jobs]),
+        ]
+        mix = json.loads((folder / "mix.manifest.json").read_text())["totals"]
+        tokens = json.loads((folder / "prepared" / "manifest.json").read_text()).get("tokens", {})
+        print(f"  mix: read {mix['read']:,}, contaminated {mix['contaminated']:,}, exact dup {mix['duplicate_exact']:,}, "
+              f"near dup {mix['duplicate_near']:,}, taken {mix['taken']:,}; prepare: {tokens.get('total', 0):,} tokens")
+        for row in rows:
+            print(f"  {row['stage']:8s} {row['seconds']:8.1f}s wall {row['cpu']:8.1f}s cpu  peak {row['peak_mb']:7.0f} MB  "
+                  f"{n / row['seconds']:9,.0f} samples/s")
+        return rows
+    finally:
+        if keep is None:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--samples", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--workers", type=int, default=None, help="--workers for every stage [default: the commands' own]")
+    parser.add_argument("--keep", type=Path, default=None, help="build under this folder and keep it")
+    args = parser.parse_args()
+    results = {n: pipeline(n, args.workers, args.keep) for n in args.samples}
+    if len(results) > 1:
+        (small, first), (large, last) = sorted(results.items())[0], sorted(results.items())[-1]
+        print(f"peak memory {small:,} → {large:,} samples ({large / small:.0f}x):")
+        for a, b in zip(first, last):
+            print(f"  {a['stage']:8s} {a['peak_mb']:6.0f} → {b['peak_mb']:6.0f} MB ({b['peak_mb'] / a['peak_mb']:.1f}x)  "
+                  f"limit 2048 MB: {'OK' if b['peak_mb'] <= 2048 else 'OVER'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+"""Speed figures of issue 18 on processed BFCL: conversion, `--subset` overhead, `--workers` speed-ups.
+
+    python bench/bench_scale.py [--data-dir DIR] [--runs 3] [--only conversion subset workers]
+
+Needs BFCL downloaded in DIR (python datasets download BFCL). Prints:
+
+  conversion  whole-process `python datasets process BFCL` (start-up included, one process) on the
+              8 single-turn categories the original OpenToolLab converts and on all 17, best of --runs,
+              wall and CPU seconds. The original's figure is the one recorded in issue 18 (0.40 s on a
+              quiet 2-core machine): its code is not available here to run beside ours.
+  subset      `process --subset live_parallel` with the 16 other subsets already processed, against the
+              same subset in an empty data dir: the difference is what carrying the others over costs.
+  workers     --workers 1 against 2 on the heavy stages (process all of BFCL, tag run, mix with exact +
+              near dedup + decontamination), the bytes compared; a shared machine depresses the speed-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "src"))
+EIGHT = ["simple_python", "multiple", "parallel", "parallel_multiple",
+         "live_simple", "live_multiple", "live_parallel", "live_parallel_multiple"]
+ORIGINAL_SECONDS = 0.40  # issue 18: the original OpenToolLab on the 8 categories, whole process, quiet 2-core machine
+
+
+def data_dir(root: Path, source: Path) -> Path:
+    shutil.rmtree(root, ignore_errors=True)
+    (root / "downloaded").mkdir(parents=True)
+    os.symlink(source.resolve(), root / "downloaded" / "BFCL")
+    return root
+
+
+def whole_process(root: Path, subsets: list[str], workers: int = 1) -> tuple[float, float]:
+    command = [sys.executable, "datasets", "process", "BFCL", "-q", "--workers", str(workers), "--data-dir", str(root)]
+    for subset in subsets:
+        command += ["--subset", subset]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    subprocess.run(command, cwd=REPO, check=True, stdout=subprocess.DEVNULL)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.perf_counter() - started, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+
+
+def conversion(raw: Path, tmp: Path, runs: int) -> None:
+    for label, subsets, target in (("8 single-turn categories", EIGHT, ORIGINAL_SECONDS), ("all 17 categories", [], 1.2)):
+        best = cpu = float("inf")
+        for _ in range(runs):
+            seconds, used = whole_process(data_dir(tmp / "conv", raw), subsets)
+            best, cpu = min(best, seconds), min(cpu, used)
+        print(f"conversion  {label:26s} best {best:.2f}s wall, {cpu:.2f}s cpu   target <= {target}s "
+              f"({'original OpenToolLab' if subsets else 'issue 18'}): ratio {best / target:.2f} wall, {cpu / target:.2f} cpu")
+
+
+def subset_overhead(raw: Path, tmp: Path, runs: int) -> None:
+    from opentoollab.datasets.sources import get_source
+    from opentoollab.datasets.store import Store, process
+
+    full, empty = Store(data_dir(tmp / "full", raw)), tmp / "empty"
+    process(get_source("BFCL"), full, progress=False, workers=1)
+    alone = carried = float("inf")
+    for _ in range(runs):
+        started = time.process_time()
+        process(get_source("BFCL"), Store(data_dir(empty, raw)), subsets=["live_parallel"], progress=False, workers=1)
+        alone = min(alone, time.process_time() - started)
+        started = time.process_time()
+        process(get_source("BFCL"), full, subsets=["live_parallel"], progress=False, workers=1)
+        carried = min(carried, time.process_time() - started)
+    print(f"subset      live_parallel alone {alone:.3f}s cpu, with 16 subsets carried over {carried:.3f}s cpu: "
+          f"overhead {carried - alone:.3f}s (target <= 0.1 s)")
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    """The files below a folder, paths inside them made relative (each run has its own data dir)."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes().replace(str(folder.parent).encode(), b"TMP")
+            for p in sorted(folder.rglob("*")) if p.is_file() and p.name != "manifest.json"
+            and not p.name.endswith(".manifest.json")}
+
+
+def workers_speedup(raw: Path, tmp: Path) -> None:
+    from opentoollab.datasets.sources import get_source
+    from opentoollab.datasets.store import Store, process
+    from opentoollab.tag.tagging import plan_units, write_tags
+    from opentoollab.trainer.mix import build_mix, write_mix
+
+    timings: dict[str, list[float]] = {}
+    outputs: dict[str, list] = {}
+    for workers in (1, 2):
+        store = Store(data_dir(tmp / f"w{workers}", raw))
+        started = time.perf_counter()
+        process(get_source("BFCL"), store, progress=False, workers=workers)
+        timings.setdefault("process (all BFCL)", []).append(time.perf_counter() - started)
+        outputs.setdefault("process (all BFCL)", []).append(_files(store.processed_dir("BFCL")))
+        units = plan_units(store.subset_files("BFCL"), store, tmp / f"tags{workers}")
+        started = time.perf_counter()
+        write_tags(units, workers=workers)
+        timings.setdefault("tag run", []).append(time.perf_counter() - started)
+        outputs.setdefault("tag run", []).append(_files(tmp / f"tags{workers}"))
+        started = time.perf_counter()
+        mix, manifest = build_mix("BFCL", store, seed=1, allow_eval=True, workers=workers,
+                                  eval_sets=(str(store.subset_files("BFCL")[0]),))
+        write_mix(tmp / f"mix{workers}" / "mix.jsonl", mix, manifest)
+        (tmp / f"mix{workers}" / "mix.removed.jsonl").write_bytes(  # lines name files of this run's data dir
+            (tmp / f"mix{workers}" / "mix.removed.jsonl").read_bytes().replace(f"/w{workers}/".encode(), b"/w/"))
+        timings.setdefault("mix (dedup + decontam.)", []).append(time.perf_counter() - started)
+        outputs.setdefault("mix (dedup + decontam.)", []).append(_files(tmp / f"mix{workers}"))
+    for stage, (one, two) in timings.items():
+        same = outputs[stage][0] == outputs[stage][1]
+        print(f"workers     {stage:26s} 1: {one:6.2f}s  2: {two:6.2f}s  speed-up {one / two:.2f}x (target >= 1.7x)  "
+              f"identical bytes: {same}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", default=os.environ.get("OPENTOOLLAB_DATA_DIR", str(REPO / "datasets")))
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--only", nargs="*", default=["conversion", "subset", "workers"])
+    args = parser.parse_args()
+    raw = Path(args.data_dir) / "downloaded" / "BFCL"
+    if not raw.is_dir():
+        print(f"BFCL is not downloaded in {args.data_dir}: run `python datasets download BFCL` first", file=sys.stderr)
+        return 1
+    with tempfile.TemporaryDirectory() as tmp:
+        if "conversion" in args.only:
+            conversion(raw, Path(tmp), args.runs)
+        if "subset" in args.only:
+            subset_overhead(raw, Path(tmp), args.runs)
+        if "workers" in args.only:
+            workers_speedup(raw, Path(tmp))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

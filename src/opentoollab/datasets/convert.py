@@ -1,0 +1,158 @@
+"""One raw record → what the processed folder gets from it: sample lines, tool entries, or a reject line.
+
+``convert_record`` is the pure per-record step of ``store.process``: the adapter's ``convert``, link
+inference, validation and JSON encoding. It runs in the main process, in ``--workers`` processes
+(``convert_shard``: every N-th record) or in Ray tasks, with the same result, because nothing in it
+depends on which records came before: a sample's number (its id) is given to it when it is written,
+and its bytes are assembled from the id and the encoded body (``sample_line``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Iterator, NamedTuple
+
+from ..format.language import with_language
+from ..format.links import infer_links
+from ..format.sample import canonical_json, dumps_lenient, dumps_sample, make_sample_id
+from ..format.validate import validate_sample
+from .sources import Context, RawRecord, Reject, Source
+
+
+class Tool(NamedTuple):
+    """A catalog entry: the tool's name, its canonical JSON (identity and sort key) and its line text."""
+
+    name: str
+    key: str
+    text: str
+
+
+class Converted(NamedTuple):
+    """What one record gave. ``kind``: ``"samples"`` (``bodies``: encoded samples without their id message,
+    ``tools``: per sample the digests of its candidate tools, ``new_tools``: entries first seen by this
+    converter), ``"reject"`` (``reason`` and ``raw``) or ``"invalid"`` (``bodies`` are the samples as
+    objects: the reason is worded with their real ids where they are numbered)."""
+
+    subset: str
+    kind: str
+    bodies: list = []
+    tools: list = []
+    new_tools: dict = {}
+    reason: str = ""
+    reject_line: str = ""
+    where: tuple = ()  # "invalid": (source file, location, raw record) for its reject line
+    links: int | None = None  # links inferred (None: inference never ran)
+
+
+def tool_digest(key: str) -> bytes:
+    return hashlib.blake2b(key.encode("utf-8"), digest_size=16).digest()
+
+
+class ToolTable:
+    """Canonical keys of tool definitions, computed once per tool object (adapters often reuse one object
+    for every sample that offers the tool), and which digests this converter has already reported."""
+
+    def __init__(self, limit: int = 20_000) -> None:
+        self._cache: dict[int, tuple[dict, bytes, str]] = {}
+        self._limit = limit
+        self.reported: set[tuple[str, bytes]] = set()  # (subset, digest) already sent with its entry
+
+    def digest(self, tool: dict) -> tuple[bytes, str]:
+        """(digest, canonical key) of a tool definition."""
+        hit = self._cache.get(id(tool))
+        if hit is not None and hit[0] is tool:
+            return hit[1], hit[2]
+        if len(self._cache) >= self._limit:
+            self._cache.clear()
+        key = canonical_json(tool, finite=True)  # validated: no NaN/Infinity
+        digest = tool_digest(key)
+        self._cache[id(tool)] = (tool, digest, key)
+        return digest, key
+
+    def entry(self, tool: dict) -> tuple[bytes, Tool]:
+        digest, key = self.digest(tool)
+        return digest, Tool(tool["name"], key, dumps_sample(tool, finite=True))
+
+
+def reject_line(subset: str, source_file: str, location: Any, reason: str, raw: Any) -> str:
+    """A line of rejects.jsonl (lenient: the raw record may hold what strict JSON cannot)."""
+    return dumps_lenient({"subset": subset, "source_file": source_file, "location": location,
+                          "reason": reason, "raw": raw}) + "\n"
+
+
+def _rejected(record: RawRecord, reason: str, raw: Any) -> Converted:
+    return Converted(record.subset, "reject", reason=reason,
+                     reject_line=reject_line(record.subset, record.source_file, record.location, reason, raw))
+
+
+def convert_record(source: Source, record: RawRecord, ctx: Context, infer: bool, table: ToolTable) -> Converted:
+    """The adapter's conversion of one record, link inference, validation and encoding (never raises on data)."""
+    if isinstance(record.data, Reject):
+        return _rejected(record, str(record.data), getattr(record.data, "raw", None))
+    try:
+        produced = source.convert(record, ctx)
+    except Reject as exc:
+        return _rejected(record, str(exc), record.data)
+    except Exception as exc:  # an adapter bug must not lose the record silently either
+        return _rejected(record, f"adapter error: {type(exc).__name__}: {exc}", record.data)
+    placeholder = {"role": "id", "content": make_sample_id(source.name, record.subset, 0)}
+    links = None
+    try:  # what the adapter returned may be anything: it is validated before it is written
+        samples = [produced] if produced and isinstance(produced[0], dict) else list(produced)
+        bodies = []
+        for body in samples:
+            if infer:
+                body, linked = infer_links(body)
+                links = (links or 0) + linked
+            body = with_language(body, keep=source.language_known)  # meta.language from the user turns
+            bodies.append(body)
+            if validate_sample([placeholder, *body]):  # the id's number changes no verdict, only a message's words
+                return Converted(record.subset, "invalid", bodies=bodies, links=links,
+                                 where=(record.source_file, record.location, record.data))
+        if not bodies:
+            return _rejected(record, "the record holds no sample", record.data)._replace(links=links)
+        texts, tools, new = [], [], {}
+        for body in bodies:
+            texts.append(dumps_sample(body, finite=True))
+            digests = []
+            for message in body:
+                if message["role"] == "candidate_tools":
+                    for tool in message["content"]:
+                        digest, key = table.digest(tool)
+                        digests.append(digest)
+                        if (record.subset, digest) not in table.reported:  # first time in this subset here
+                            table.reported.add((record.subset, digest))
+                            new[digest] = Tool(tool["name"], key, dumps_sample(tool, finite=True))
+            tools.append(digests)
+    except Exception as exc:
+        return _rejected(record, f"adapter error: {type(exc).__name__}: {str(exc)[:500]}", record.data)._replace(links=links)
+    return Converted(record.subset, "samples", bodies=texts, tools=tools, new_tools=new, links=links)
+
+
+def invalid_reason(name: str, subset: str, first: int, bodies: list) -> str:
+    """The reject reason of an invalid record whose samples would have been numbered from ``first``."""
+    for offset, body in enumerate(bodies):
+        problems = validate_sample([{"role": "id", "content": make_sample_id(name, subset, first + offset)}, *body])
+        if problems:
+            return "invalid sample: " + "; ".join(str(p) for p in problems[:5])
+    return "invalid sample"  # pragma: no cover - only when validation depends on more than the id
+
+
+def sample_line(identifier: str, body_text: str) -> str:
+    """The JSONL line of a sample from its id and its encoded body: ``dumps_sample([id message, *body])``."""
+    head = '[{"role":"id","content":' + json.dumps(identifier, ensure_ascii=False) + "}"
+    return head + ("]" if body_text == "[]" else "," + body_text[1:]) + "\n"
+
+
+def convert_shard(index: int, count: int, source: Source, raw: Any, subsets: list[str] | None,
+                  options: dict[str, Any], infer: bool) -> Iterator[Any]:
+    """Records ``index``, ``index + count``, … of a source, converted (a ``--workers`` process runs one
+    shard; every shard reads all records, so sources that set up state while reading work unchanged).
+    The last item is the shard's adapter counters."""
+    ctx = Context(options=dict(options))
+    table = ToolTable()
+    for position, record in enumerate(source.records(raw, subsets)):
+        if position % count == index:
+            yield convert_record(source, record, ctx, infer, table)
+    yield dict(ctx.counters)

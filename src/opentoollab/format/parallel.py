@@ -1,0 +1,189 @@
+"""Parallel map on one machine: results in input order, bounded memory, the same output for any worker count.
+
+Two shapes of work:
+
+- ``imap(fn, items, workers)``: ``fn`` applied to every item, items sent to worker processes in chunks,
+  at most ``window`` chunks in flight (so a million-item stream never sits in memory), results yielded
+  in input order.
+- ``interleave(job, args, workers)``: worker ``i`` of ``n`` runs ``job(i, n, *args)``, a generator over
+  its share (items ``i, i + n, …`` of a stream it reads itself); results are merged round-robin, which
+  restores stream order. For work whose input cannot travel (an adapter that sets up state while reading).
+
+Workers are started with ``forkserver`` (``spawn`` where there is none): a plain ``fork`` of a parent that
+has used a threaded library (polars, tokenizers) can inherit a held lock and hang. So ``fn`` and ``job``
+must be importable module-level functions, and scripts that use these helpers need a ``__main__`` guard.
+With ``workers <= 1`` everything runs in the calling process.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue
+import traceback
+import weakref
+from collections import deque
+from typing import Any, Callable, Iterable, Iterator
+
+CHUNK = 64  # items per message between processes
+WINDOW = 4  # chunks in flight per worker
+
+
+def default_workers() -> int:
+    """The cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - macOS, Windows
+        return max(1, os.cpu_count() or 1)
+
+
+def resolve_workers(workers: int | None) -> int:
+    """``--workers``: None or 0 → every core; otherwise at least 1."""
+    return default_workers() if not workers else max(1, int(workers))
+
+
+def _context(preload: Iterable[str] = ()):
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload([__name__, *preload])  # only takes effect before the server starts
+        return context
+    return multiprocessing.get_context("spawn")  # pragma: no cover - Windows
+
+
+def _apply(fn: Callable[[Any], Any], chunk: list) -> list:
+    return [fn(item) for item in chunk]
+
+
+def _chunks(items: Iterable[Any], size: int) -> Iterator[list]:
+    chunk: list = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+class Workers:
+    """A pool of worker processes kept for several ``imap`` calls (one start-up cost), or the calling
+    process when ``workers <= 1``. ``initializer(*initargs)`` runs once in every worker (and here when
+    inline): the place for large read-only state, sent once per worker instead of once per item.
+    Use it as a context manager."""
+
+    def __init__(self, workers: int | None = 1, initializer: Callable[..., None] | None = None,
+                 initargs: tuple = (), *, preload: Iterable[str] = ()) -> None:
+        self.workers = resolve_workers(workers)
+        self._pool = None
+        if self.workers > 1:
+            modules = [*preload, *([initializer.__module__] if initializer else [])]
+            self._pool = _context(modules).Pool(self.workers, initializer, initargs)
+            weakref.finalize(self, self._pool.terminate)  # stopped even when the caller never closes it
+        elif initializer is not None:
+            initializer(*initargs)
+
+    def imap(self, fn: Callable[[Any], Any], items: Iterable[Any], *, chunk: int = CHUNK,
+             window: int = WINDOW) -> Iterator[Any]:
+        """``map(fn, items)`` in order, with at most ``workers * window`` chunks in flight."""
+        if self._pool is None:
+            yield from map(fn, items)
+            return
+        pending: deque = deque()
+        for block in _chunks(items, chunk):
+            pending.append(self._pool.apply_async(_apply, (fn, block)))
+            while len(pending) >= self.workers * window:
+                yield from pending.popleft().get()
+        while pending:
+            yield from pending.popleft().get()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool.join()
+            self._pool = None
+
+    def __enter__(self) -> "Workers":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def imap(fn: Callable[[Any], Any], items: Iterable[Any], workers: int | None = 1, *, chunk: int = CHUNK,
+         window: int = WINDOW) -> Iterator[Any]:
+    """``map(fn, items)`` on ``workers`` processes, in order, with at most ``workers * window`` chunks in flight."""
+    with Workers(workers, preload=[fn.__module__]) as pool:
+        yield from pool.imap(fn, items, chunk=chunk, window=window)
+
+
+class WorkerFailed(RuntimeError):
+    """A worker process died or raised something that could not be sent back as it was."""
+
+
+def _drive(job: Callable[..., Iterator[Any]], index: int, count: int, args: tuple, out, chunk: int) -> None:
+    block: list = []
+    try:
+        for item in job(index, count, *args):
+            block.append(item)
+            if len(block) >= chunk:
+                out.put(("items", block))
+                block = []
+        out.put(("items", block))
+        out.put(("end", None))
+    except BaseException as exc:  # sent back to the parent, which raises it
+        try:
+            out.put(("error", exc))
+        except Exception:  # pragma: no cover - an exception that cannot be pickled
+            out.put(("error", WorkerFailed("".join(traceback.format_exception(exc)))))
+
+
+def interleave(job: Callable[..., Iterator[Any]], args: tuple, workers: int | None = 1, *,
+               chunk: int = CHUNK, window: int = WINDOW) -> Iterator[Any]:
+    """Round-robin merge of ``job(i, workers, *args)`` for every worker ``i`` (exhausted workers are skipped).
+
+    A worker's exception is raised here (its type kept when it pickles); all workers are stopped when
+    the caller stops reading.
+    """
+    workers = resolve_workers(workers)
+    if workers <= 1:
+        yield from job(0, 1, *args)
+        return
+    context = _context([job.__module__])
+    queues = [context.Queue(maxsize=window) for _ in range(workers)]
+    processes = [context.Process(target=_drive, args=(job, i, workers, args, queues[i], chunk), daemon=True)
+                 for i in range(workers)]
+    for process in processes:
+        process.start()
+    try:
+        buffers: list[deque] = [deque() for _ in range(workers)]
+        live = list(range(workers))
+        while live:
+            for index in list(live):
+                while not buffers[index] and index in live:
+                    kind, payload = _get(queues[index], processes[index])
+                    if kind == "error":
+                        raise payload
+                    if kind == "end":
+                        live.remove(index)
+                    else:
+                        buffers[index].extend(payload)
+                if buffers[index]:
+                    yield buffers[index].popleft()
+    finally:
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+        for process in processes:
+            process.join()
+
+
+def _get(source, process) -> tuple[str, Any]:
+    while True:
+        try:
+            return source.get(timeout=1.0)
+        except queue.Empty:
+            if not process.is_alive():
+                try:
+                    return source.get(timeout=1.0)
+                except queue.Empty:
+                    raise WorkerFailed(f"worker process {process.pid} stopped (exit code {process.exitcode})") from None
