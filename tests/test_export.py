@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
@@ -64,8 +65,21 @@ def test_mixed_shapes_stay_lossless_not_null_filled(tmp_path, bfcl_samples):
     loaded = _load(out, tmp_path / "cache")
     assert list(loaded) == ["train"]
     assert [json.loads(r["sample"]) for r in loaded["train"]] == rows
-    assert (out / "data" / "train-00000-of-00001.parquet").is_file()
+    (shard,) = (out / "data").glob("train-00000-of-00001-*.parquet")
+    assert shard.name[-len("123456789abc.parquet"):-len(".parquet")] == hashlib.sha256(shard.read_bytes()).hexdigest()[:12]
     assert [c["config_name"] for c in _card(out)["configs"]] == ["default"]
+
+
+def test_reexport_with_other_rows_is_never_served_stale(tmp_path, bfcl_samples):
+    """HF datasets caches a local folder by its files: content-addressed shard names make a re-export a new dataset."""
+    source, out, cache = tmp_path / "in.jsonl", tmp_path / "hf", tmp_path / "cache"
+    first, second = bfcl_samples["simple_python"][:3], bfcl_samples["parallel"][:5]
+    write_samples(source, first)
+    export_dataset(str(source), None, out)
+    assert [json.loads(r["sample"]) for r in _load(out, cache)["train"]] == first
+    write_samples(source, second)
+    export_dataset(str(source), None, out, overwrite=True)
+    assert [json.loads(r["sample"]) for r in _load(out, cache)["train"]] == second
 
 
 def test_invalid_input_is_refused_with_its_location(tmp_path, bfcl_samples):

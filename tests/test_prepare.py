@@ -84,7 +84,9 @@ def test_messages_rendered_by_the_official_template_equal_text(model, bfcl_store
     texts, messages = rows(tmp_path / "t" / "train.jsonl"), rows(tmp_path / "m" / "train.jsonl")
     assert len(texts) == len(messages) > 0
     for text, row in zip(texts, messages):
-        assert template.render(row["messages"], row["tools"]) == text["text"]
+        assert row["id"] == text["id"]
+        tools = json.loads(row["tools"]) if isinstance(row["tools"], str) else row["tools"]  # as TRL reads it
+        assert template.render(row["messages"], tools) == text["text"]
 
 
 def test_sharegpt_alternates_and_registers(bfcl_store, tmp_path):
@@ -120,7 +122,10 @@ def test_val_split_is_deterministic_and_bad_lines_are_counted(tmp_path):
     manifest = json.loads((tmp_path / "a" / "manifest.json").read_text())
     # the line that is not JSON is rejected (with its location) by the input check, before rendering
     assert manifest["inputs"][0]["mix"]["removed_ids"]["reject"] == [f"{source}:{len(lines)}"]
-    assert manifest["counts"]["in"] == len(lines) - 1 and manifest["counts"]["train"] == len(CASES) - 2
+    assert manifest["counts"]["in"] == len(lines) and manifest["counts"]["train"] == len(CASES) - 2
+    # ...and is skipped by prepare too: every input line is written or in skipped.jsonl with its reason
+    skipped = [json.loads(line) for line in (tmp_path / "a" / "skipped.jsonl").read_text("utf-8").splitlines()]
+    assert [s["detail"].split(": ")[0] for s in skipped if s["reason"] == "unreadable"] == [f"{source}:{len(lines)}"]
 
 
 def test_evaluation_data_is_refused_without_allow_eval(bfcl_store, tmp_path):
@@ -151,3 +156,27 @@ def test_clear_errors(bfcl_store, tmp_path):
     assert result.exit_code == 2 and "no built-in renderer" in result.output
     result = run(["--datasets=NOPE", "--out", str(tmp_path / "x")], bfcl_store)
     assert result.exit_code == 2 and "neither a JSONL file" in result.output
+
+
+def test_template_options_reach_the_renderer_and_the_manifest(bfcl_store, tmp_path):
+    """--template-option sets a built-in's option (here gpt-oss's reasoning effort, printed in its system
+    header); an unknown key is refused naming the keys the model accepts."""
+    spec = "--datasets=BFCL/simple_python"
+    assert run([spec, "--model=gpt-oss", "--out", str(tmp_path / "d")], bfcl_store).exit_code == 0
+    result = run([spec, "--model=gpt-oss", "--template-option", "reasoning_effort=high",
+                  "--out", str(tmp_path / "h")], bfcl_store)
+    assert result.exit_code == 0, result.output
+    default, high = rows(tmp_path / "d" / "train.jsonl")[0]["text"], rows(tmp_path / "h" / "train.jsonl")[0]["text"]
+    assert "Reasoning: medium" in default and "Reasoning: high" in high
+    manifest = json.loads((tmp_path / "h" / "manifest.json").read_text())
+    assert manifest["renderer"]["options"] == {"reasoning_effort": "high"}
+    refused = run([spec, "--model=Qwen2.5", "--template-option", "enable_thinking=false",
+                   "--out", str(tmp_path / "x")], bfcl_store)
+    assert refused.exit_code == 2 and "Qwen2.5 has no template option enable_thinking" in refused.output
+    thinking = run([spec, "--model=Qwen3", "--template-option", "enable_thinking=false",
+                    "--out", str(tmp_path / "q")], bfcl_store)
+    assert thinking.exit_code == 0 and json.loads((tmp_path / "q" / "manifest.json").read_text())[
+        "renderer"]["options"] == {"enable_thinking": False}
+    malformed = run([spec, "--model=Qwen3", "--template-option", "enable_thinking", "--out", str(tmp_path / "m")],
+                    bfcl_store)
+    assert malformed.exit_code == 2 and "KEY=VALUE" in malformed.output

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..format.jsonl import atomic_dir, iter_lines
+from .fetch import sha256_file
 from ..format.sample import dumps_sample, meta, sample_id
 
 COLUMNS = ("id", "source", "subset", "license", "language", "sample")
@@ -117,10 +118,14 @@ def _write_shards(part: Part, work: Path, shard_rows: int) -> Counter:
         buffers.pop()
     folder = "data" if part.config == "default" else f"data/{part.config}"
     for index, rows in enumerate(buffers):
-        relative = f"{folder}/{part.split}-{index:05d}-of-{len(buffers):05d}.parquet"
         table = pa.Table.from_pylist(rows, schema=schema)
-        (work / relative).parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(table, work / relative, compression="zstd", row_group_size=1000)
+        (work / folder).mkdir(parents=True, exist_ok=True)
+        staged = work / folder / f".{part.split}-{index:05d}.tmp"
+        pq.write_table(table, staged, compression="zstd", row_group_size=1000)
+        # the name carries the content's hash: HF datasets caches a local folder by its file names,
+        # so a re-export with other rows gets other names and is never served from a stale cache
+        relative = f"{folder}/{part.split}-{index:05d}-of-{len(buffers):05d}-{sha256_file(staged)[:12]}.parquet"
+        staged.rename(work / relative)
         part.shards.append(relative)
         part.rows += len(rows)
     return seen

@@ -158,7 +158,7 @@ def hub_snapshot(repo_id: str, revision: str, dest: Path, *, token: str | None =
     try:
         from huggingface_hub import HfApi, snapshot_download
         from huggingface_hub.errors import (GatedRepoError, HfHubHTTPError, LocalEntryNotFoundError,
-                                            RepositoryNotFoundError, RevisionNotFoundError)
+                                            OfflineModeIsEnabled, RepositoryNotFoundError, RevisionNotFoundError)
         from huggingface_hub.utils import filter_repo_objects
     except ImportError as exc:  # pragma: no cover - huggingface_hub is a dependency
         raise FetchError(f"huggingface_hub is not installed: {exc}")
@@ -209,6 +209,9 @@ def hub_snapshot(repo_id: str, revision: str, dest: Path, *, token: str | None =
         raise FetchError(f"revision {revision!r} of {repo_id} was not found on the hub") from None
     except RepositoryNotFoundError:
         raise FetchError(f"{repo_id} was not found on the hub (or your token has no access to it)") from None
+    except OfflineModeIsEnabled:
+        raise FetchError(f"HF_HUB_OFFLINE is set, so {where} cannot be downloaded: unset it, or give a local copy "
+                         "with --from PATH") from None
     except LocalEntryNotFoundError as exc:  # the client could not reach the hub for a file
         cause = exc.__cause__ or exc
         raise FetchError(f"cannot reach the hub ({endpoint or 'huggingface.co'}) to download {where}: "

@@ -1,5 +1,8 @@
 """Categories of a sample from its structure (and meta hints), its language and its counts.
 
+The language is ``meta.language`` (set at conversion by ``format.language``), else detected on the user
+turns with the same detector.
+
 ``structure(sample)`` gives (categories, categories taken from meta, language, counts); the
 category definitions are in ``opentoollab.tag.tagging``'s docstring. Pure functions.
 May import: ``opentoollab.format``.
@@ -11,9 +14,9 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections import Counter
 from typing import Any
 
+from ..format.language import detect_language, sample_language  # noqa: F401  (tag's language: one detector with conversion)
 from ..format.sample import CALL_ROLES, Sample, assign_call_ids, meta as sample_meta
 
 
@@ -38,52 +41,6 @@ def approx_tokens(text: str) -> int:
 
 def _text(content: Any) -> str:
     return content if isinstance(content, str) else json.dumps(content, ensure_ascii=False)
-
-
-_SCRIPTS = (  # (language, first code point, last code point)
-    ("ja", 0x3040, 0x30FF), ("ko", 0xAC00, 0xD7AF), ("zh", 0x4E00, 0x9FFF), ("zh", 0x3400, 0x4DBF),
-    ("ru", 0x0400, 0x04FF), ("ar", 0x0600, 0x06FF), ("hi", 0x0900, 0x097F), ("th", 0x0E00, 0x0E7F),
-    ("el", 0x0370, 0x03FF), ("he", 0x0590, 0x05FF),
-)
-_STOPWORDS = {
-    "en": {"the", "and", "is", "of", "to", "in", "what", "for", "with", "can", "you", "me", "my", "please", "how", "a", "i", "it", "on", "this"},
-    "es": {"el", "la", "de", "que", "y", "en", "los", "por", "para", "con", "una", "es", "del", "las", "cómo", "qué"},
-    "fr": {"le", "la", "les", "de", "des", "et", "est", "pour", "une", "dans", "que", "je", "vous", "du", "avec", "pas"},
-    "de": {"der", "die", "das", "und", "ist", "nicht", "ich", "mit", "für", "ein", "eine", "zu", "den", "wie", "bitte", "auf"},
-    "pt": {"o", "os", "de", "que", "e", "em", "um", "uma", "para", "com", "não", "do", "da", "você", "por", "como"},
-    "it": {"il", "di", "che", "e", "la", "per", "un", "una", "non", "sono", "con", "del", "come", "della", "mi", "puoi"},
-}
-
-
-def detect_language(text: str) -> str:
-    """Language of the dialogue text: by script (zh, ja, ko, ru, ar…), for Latin script by function
-    words (en, es, fr, de, pt, it); ``und`` when nothing decides."""
-    counts: Counter = Counter()
-    latin = 0
-    for ch in text:
-        code = ord(ch)
-        if ch.isascii():
-            latin += ch.isalpha()
-            continue
-        for language, low, high in _SCRIPTS:
-            if low <= code <= high:
-                counts[language] += 1
-                break
-        else:
-            latin += ch.isalpha()
-    if counts:
-        language, n = counts.most_common(1)[0]
-        if counts["ja"]:  # Japanese mixes kana with kanji
-            language, n = "ja", counts["ja"] + counts["zh"]
-        # one ideograph carries about as much as a short Latin word
-        if n * 3 >= latin:
-            return language
-    words = re.findall(r"[^\W\d_]+", text.lower())
-    if not words:
-        return "und"
-    scores = {language: sum(1 for w in words if w in stop) for language, stop in _STOPWORDS.items()}
-    best = max(scores, key=scores.get)
-    return best if scores[best] >= max(1, len(words) // 20) else "und"
 
 
 def meta_hints(meta: dict[str, Any]) -> set[str]:
@@ -122,7 +79,6 @@ def structure(sample: Sample) -> tuple[list[str], list[str], str, dict[str, int]
     answer_known = False
     empty_truth = False
     long_message = False
-    dialogue: list[str] = []
     tokens = 0
     for index, message in enumerate(sample):
         role, content = message["role"], message["content"]
@@ -140,10 +96,8 @@ def structure(sample: Sample) -> tuple[list[str], list[str], str, dict[str, int]
         elif role == "user":
             turns += 1
             waves_since_user = 0
-            dialogue.append(content)
-        elif role in ("system", "assistant"):
-            dialogue.append(content)
-            answer_known = answer_known or role == "assistant"
+        elif role == "assistant":
+            answer_known = True
         if role in ("user", "system", "assistant", "tool_response") and size >= LONG_MESSAGE_TOKENS:
             long_message = True
         if role in CALL_ROLES:
@@ -187,7 +141,8 @@ def structure(sample: Sample) -> tuple[list[str], list[str], str, dict[str, int]
                 from_meta.append(shape)
     categories = [name for name in CATEGORIES if name in found]
     counts = {"turns": turns, "calls": calls, "waves": waves_total, "tools": len(all_tools), "tokens": tokens}
-    return categories, sorted(from_meta, key=CATEGORIES.index), detect_language("\n".join(dialogue)), counts
+    language = sample_meta(sample).get("language") or sample_language(sample)  # conversion detected it
+    return categories, sorted(from_meta, key=CATEGORIES.index), language, counts
 
 
 def _shape(widest: int, tools_at_widest: int, tools_at_single: int, answer_known: bool, hints: set[str]) -> str | None:

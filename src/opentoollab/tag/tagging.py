@@ -58,13 +58,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
+from ..format import fastjson
 from ..format.sample import Sample, dumps_sample, sample_id
 from ..format.validate import validate_sample
 # categories and rules live in their own modules; re-exported here, the public face of tagging
 from .categories import CATEGORIES, FLOW, SHAPES, SPECIAL, approx_tokens, detect_language, meta_hints, structure  # noqa: F401
 from .rules import COVERED, RULES, Findings, verify  # noqa: F401
 
-TAGGER_VERSION = "1"
+TAGGER_VERSION = "2"  # 2: language from meta.language / format.language (py3langid on the user turns)
 Record = dict[str, Any]
 
 
@@ -137,21 +138,49 @@ def tags_path_for(path: Path, store=None) -> Path:
 
 
 def tag_file(path: Path, progress: Callable[[int], None] | None = None,
-             judge: Callable[[Sample], dict] | None = None) -> Iterator[tuple[int, str, Record]]:
-    """(line number, raw line, record) for every sample line of a JSONL file; bad lines give a record too."""
-    from ..format.jsonl import iter_lines
+             judge: Callable[[Sample], dict] | None = None, *, workers: int | None = 1,
+             texts: bool = True) -> Iterator[tuple[int, str | None, Record]]:
+    """(line number, raw line, record) for every sample line of a JSONL file; bad lines give a record too.
 
+    ``workers`` processes tag lines in parallel (same records in the same order; with a ``judge``, whose
+    client lives here, one process). ``texts=False`` leaves the raw line out (None): less to send back.
+    """
+    from ..format.jsonl import iter_lines, iter_raw_lines
+    from ..format.parallel import imap
+
+    if judge is None:
+        lines = ((str(path), number, data, texts) for number, data in iter_raw_lines(path))
+        for number, text, record in imap(tag_raw_line, lines, workers):
+            if progress:
+                progress(1)
+            yield number, text, record
+        return
     for line in iter_lines(path):
-        if line.error:
-            record = _record(None, [], [], "und", {}, [{"rule": "json", "path": "$", "message": line.error}])
-        else:
-            record = tag_sample(line.value)
-            if judge is not None and record["valid"]:
-                record = _with_judge(record, line.value, judge)
-        record = {"id": record["id"], "line": line.number, **{k: v for k, v in record.items() if k != "id"}}
+        record = _line_record(line)
+        if not line.error and record["valid"]:
+            record = _with_judge(record, line.value, judge)
         if progress:
             progress(1)
         yield line.number, line.text if line.error else dumps_sample(line.value), record
+
+
+def _line_record(line: Any) -> Record:
+    if line.error:
+        record = _record(None, [], [], "und", {}, [{"rule": "json", "path": "$", "message": line.error}])
+    else:
+        record = tag_sample(line.value)
+    return {"id": record["id"], "line": line.number, **{k: v for k, v in record.items() if k != "id"}}
+
+
+def tag_raw_line(job: tuple[str, int, bytes, bool]) -> tuple[int, str | None, Record]:
+    """One raw line → (number, its text, record): the pure per-line step of ``tag_file`` (runs in workers)."""
+    from ..format.jsonl import parse_line
+
+    path, number, data, with_text = job
+    line = parse_line(path, number, data)
+    record = _line_record(line)
+    text = (line.text if line.error else dumps_sample(line.value)) if with_text else None
+    return number, text, record
 
 
 def _with_judge(record: Record, sample: Sample, judge: Callable[[Sample], dict]) -> Record:
@@ -309,8 +338,9 @@ def corpora_of(units: list[Unit], store) -> list[str]:
 
 def write_tags(units: list[Unit], *, drop_invalid: bool = False, ignore: Iterable[str] = (),
                judge: Callable[[Sample], dict] | None = None, judge_info: dict | None = None,
-               progress: Callable[[int], None] | None = None) -> dict[Path, dict]:
-    """Tag every unit, write records (and filtered copies) atomically; returns {manifest path: manifest}."""
+               progress: Callable[[int], None] | None = None, workers: int | None = 1) -> dict[Path, dict]:
+    """Tag every unit, write records (and filtered copies) atomically; returns {manifest path: manifest}.
+    ``workers``: processes tagging lines in parallel (None: every core); the files are the same for any number."""
     from ..format.jsonl import atomic_writer, write_json
 
     ignore = set(ignore)
@@ -326,8 +356,8 @@ def write_tags(units: list[Unit], *, drop_invalid: bool = False, ignore: Iterabl
         with contextlib.ExitStack() as stack:
             handle = stack.enter_context(atomic_writer(unit.tags))
             valid = stack.enter_context(atomic_writer(unit.folder / "valid" / f"{unit.key}.jsonl")) if drop_invalid else None
-            for number, text, record in tag_file(unit.source, progress, judge):
-                handle.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
+            for number, text, record in tag_file(unit.source, progress, judge, workers=workers, texts=drop_invalid):
+                handle.write((fastjson.dumps(record) or json.dumps(record, ensure_ascii=False, separators=(",", ":"))) + "\n")
                 tally.add(record)
                 if valid is None:
                     continue

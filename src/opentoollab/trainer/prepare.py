@@ -9,6 +9,7 @@ With a tokenizer, ``text`` rows also get ``input_ids`` and ``labels`` (-100 outs
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -20,7 +21,9 @@ from typing import Any, Iterable, Iterator
 
 from .. import __version__
 from ..format.jsonl import atomic_writer, iter_lines, write_json
-from .render.base import Chat, Rendered, Renderer, Skip, to_chat
+from ..format import fastjson
+from .tokenize import IGNORE_INDEX, RowEncoder, token_labels  # noqa: F401  (re-exported)
+from .render.base import Chat, Rendered, Renderer, Skip, to_chat, tojson
 from ..format.validate import validate_sample
 
 FORMATS = ("text", "messages", "sharegpt")
@@ -32,6 +35,7 @@ class BadRecord:
 
     where: str
     reason: str
+    kind: str = "unreadable"  # the skip reason it is counted under (a mix's rejects: "invalid_sample" too)
 
 
 @dataclass
@@ -43,6 +47,9 @@ class Options:
     tool_changes: str = "skip"
     validate: bool = True
     tokenizer: Any = None  # a tokenizers.Tokenizer: text rows get input_ids + labels
+    keep_trailing: bool = False  # keep a last tool result / user turn (nothing is learned from it)
+    arguments: str = "auto"  # messages rows: call arguments as JSON "text", "object", or "auto" (text if the template takes it)
+    max_tokens: int | None = None  # with a tokenizer: rows whose rendered text is longer are skipped ("too_long")
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -62,34 +69,75 @@ def file_info(path: Path) -> dict[str, Any]:
 
 
 # --- rows -----------------------------------------------------------------------------------------
+# Every row carries the sample id. Values of any shape (call arguments, tool schemas) are written as
+# JSON text where the consumer accepts it: Arrow (HF datasets) needs one type per column and turns
+# mixed shapes into JSON that pandas re-parses with rounded floats (0.6 → 0.6000000000000001, 8.854e-12 → 0.0).
 
-def text_row(chat: Chat, rendered: Rendered) -> dict[str, Any]:
+@dataclass
+class RowShape:
+    """How rows are written for one renderer (decided once per run)."""
+
+    renderer: Any = None
+    text_arguments: bool = False  # messages: tool-call arguments as JSON text
+    result_join: str | None = None  # sharegpt: how parallel results share one observation (None: a JSON list)
+
+
+def text_row(chat: Chat, rendered: Rendered, shape: RowShape) -> dict[str, Any]:
     return {"id": chat.id, "text": rendered.text, "spans": rendered.spans}
 
 
-def messages_row(chat: Chat, rendered: Rendered) -> dict[str, Any]:
-    """TRL SFTTrainer / ms-swift conversational rows (arguments as objects); ``tools`` null when none."""
-    return {"messages": chat.messages, "tools": chat.tools}
+def _text_arguments(message: dict[str, Any]) -> dict[str, Any]:
+    calls = message.get("tool_calls")
+    if not calls or all(isinstance(c["function"].get("arguments"), str) for c in calls):
+        return message
+    return {**message, "tool_calls": [
+        {**c, "function": {**c["function"], "arguments": a if isinstance(a := c["function"].get("arguments"), str) else tojson(a)}}
+        for c in calls]}
+
+
+def messages_row(chat: Chat, rendered: Rendered, shape: RowShape) -> dict[str, Any]:
+    """TRL SFTTrainer / ms-swift conversational rows: ``{"id", "messages", "tools"}``.
+
+    ``tools`` is JSON text (both trainers ``json.loads`` a string), null when the sample has none;
+    call arguments are JSON text when the template prints a string as is (``shape.text_arguments``).
+    """
+    template_chat = getattr(shape.renderer, "template_chat", None)
+    if template_chat is not None:
+        chat = template_chat(chat)
+    messages = [_text_arguments(m) for m in chat.messages] if shape.text_arguments else chat.messages
+    return {"id": chat.id, "messages": messages, "tools": tojson(chat.tools) if chat.tools else None}
 
 
 SHAREGPT_TAGS = {"role_tag": "from", "content_tag": "value", "user_tag": "human", "assistant_tag": "gpt",
                  "observation_tag": "observation", "function_tag": "function_call", "system_tag": "system"}
+# LLaMA-Factory wraps one observation in one ``<tool_response>`` block for these templates; the official
+# templates write one block per result, so results joined by this text give the official text.
+RESULT_JOINS = {"Qwen2.5": "\n</tool_response>\n<tool_response>\n", "Qwen3": "\n</tool_response>\n<tool_response>\n"}
 
 
-def sharegpt_row(chat: Chat, rendered: Rendered) -> dict[str, Any]:
+def sharegpt_row(chat: Chat, rendered: Rendered, shape: RowShape) -> dict[str, Any]:
     """LLaMA-Factory's sharegpt row: human/observation on odd turns, gpt/function_call on even ones.
 
-    A wave of parallel calls is one ``function_call`` turn holding a JSON list, and its results one
-    ``observation`` turn holding a JSON list of the result texts. Trailing context after the last
-    assistant turn is cut (nothing is learned from it and LLaMA-Factory requires an even length).
+    Every row has the same columns (``id``, ``conversations``, ``system`` — "" when none — and
+    ``tools``, JSON text), so LLaMA-Factory's loader types them from any batch. A wave of parallel
+    calls is one ``function_call`` turn holding a JSON list; assistant text written with calls stays
+    in front of them as ``TEXT\n<tool_call>CALLS</tool_call>`` (LLaMA-Factory keeps what precedes its
+    tool-call tags). The wave's results are one ``observation`` (``shape.result_join``, else a JSON
+    list). Trailing context after the last assistant turn is cut (nothing is learned from it and
+    LLaMA-Factory requires an even length).
     """
-    system = None
+    system = ""
     turns: list[dict[str, str]] = []
     pending_results: list[str] = []
 
     def flush_results() -> None:
         if pending_results:
-            value = pending_results[0] if len(pending_results) == 1 else json.dumps(pending_results, ensure_ascii=False)
+            if len(pending_results) == 1:
+                value = pending_results[0]
+            elif shape.result_join is not None:
+                value = shape.result_join.join(pending_results)
+            else:
+                value = json.dumps(pending_results, ensure_ascii=False)
             turns.append({"from": "observation", "value": value})
             pending_results.clear()
 
@@ -106,8 +154,10 @@ def sharegpt_row(chat: Chat, rendered: Rendered) -> dict[str, Any]:
             pending_results.append(message["content"])
         elif role == "assistant" and message.get("tool_calls"):
             calls = [{"name": c["function"]["name"], "arguments": c["function"]["arguments"]} for c in message["tool_calls"]]
-            turns.append({"from": "function_call",
-                          "value": json.dumps(calls[0] if len(calls) == 1 else calls, ensure_ascii=False)})
+            value = json.dumps(calls[0] if len(calls) == 1 else calls, ensure_ascii=False)
+            if message.get("content"):
+                value = f"{message['content']}\n<tool_call>{value}</tool_call>"
+            turns.append({"from": "function_call", "value": value})
         elif role == "assistant":
             value = message["content"]
             if message.get("reasoning_content"):
@@ -124,11 +174,8 @@ def sharegpt_row(chat: Chat, rendered: Rendered) -> dict[str, Any]:
             raise Skip("sharegpt_alternation", f"turn {k} is {turn['from']}, LLaMA-Factory needs {'/'.join(expected)}")
     if not turns:
         raise Skip("nothing_to_learn", "no assistant turn")
-    row: dict[str, Any] = {"conversations": turns}
-    if system is not None:
-        row["system"] = system
-    row["tools"] = json.dumps([tool["function"] for tool in chat.tools or []], ensure_ascii=False)
-    return row
+    return {"id": chat.id, "conversations": turns, "system": system,
+            "tools": json.dumps([tool["function"] for tool in chat.tools or []], ensure_ascii=False)}
 
 
 ROW_BUILDERS = {"text": text_row, "messages": messages_row, "sharegpt": sharegpt_row}
@@ -141,8 +188,7 @@ def dataset_info(name: str, files: dict[str, str]) -> dict[str, Any]:
     return {(name if split == "train" else f"{name}_{split}"): {"file_name": file, **entry} for split, file in files.items()}
 
 
-# --- token ids and labels ---------------------------------------------------------------------------
-IGNORE_INDEX = -100  # what PyTorch's cross-entropy (and every trainer) skips
+# --- token ids and labels: trainer/tokenize.py (batches on every core); names above kept for callers --
 
 
 def load_tokenizer(spec: str, *, revision: str | None = None) -> Any:
@@ -175,59 +221,72 @@ def load_tokenizer(spec: str, *, revision: str | None = None) -> Any:
     return tokenizer
 
 
-def token_labels(tokenizer: Any, text: str, spans: list[list[int]]) -> tuple[list[int], list[int]]:
-    """Tokenize the whole text once (special tokens in it are matched; none added) and label by offsets.
-
-    A token is learned (label = its id) when its character offsets overlap a span, so a token that
-    straddles a span edge is learned: the model has to produce it to produce the span. Everything
-    else is ``IGNORE_INDEX``.
-    """
-    encoding = tokenizer.encode(text, add_special_tokens=False)
-    ids = encoding.ids
-    labels = [IGNORE_INDEX] * len(ids)
-    for start, end in spans:
-        first, last = _token_range(encoding, start, end)
-        labels[first:last] = ids[first:last]
-    return ids, labels
-
-
-def _token_range(encoding: Any, start: int, end: int) -> tuple[int, int]:
-    """Indices ``[first, last)`` of the tokens whose offsets overlap ``[start, end)``.
-
-    Asks the encoding for the tokens at the span's first and last characters, then widens over
-    neighbours that also overlap (byte-level BPE splits one character over several tokens), instead
-    of turning every offset into a Python tuple (that doubled the cost of tokenizing).
-    """
-    first, last = encoding.char_to_token(start), encoding.char_to_token(end - 1)
-    if first is None or last is None:  # a character no token covers (a normalizer dropped it): scan all
-        inside = [i for i, (s, e) in enumerate(encoding.offsets) if s < end and e > start]
-        return (inside[0], inside[-1] + 1) if inside else (0, 0)
-    while first > 0 and (chars := encoding.token_to_chars(first - 1)) is not None and chars[1] > start:
-        first -= 1
-    last += 1
-    while last < len(encoding) and (chars := encoding.token_to_chars(last)) is not None and chars[0] < end:
-        last += 1
-    return first, last
 
 
 # --- the pipeline -----------------------------------------------------------------------------------
 
-def render_one(sample: Any, renderer: Renderer, options: Options) -> tuple[dict[str, Any], list[str]]:
-    """One sample → (row, notes); raises Skip with the reason it cannot be written."""
+TRAILING_ROLES = ("tool", "user")  # a chat ending in these teaches nothing after the last assistant turn
+
+
+def trim_trailing(chat: Chat) -> int:
+    """Drop the messages after the last assistant turn (tool results, user turns); returns how many."""
+    end = len(chat.messages)
+    while end and chat.messages[end - 1]["role"] in TRAILING_ROLES:
+        end -= 1
+    dropped = len(chat.messages) - end
+    if dropped and end:
+        chat.messages = chat.messages[:end]
+    return dropped if end else 0
+
+
+def text_arguments_accepted(renderer: Renderer) -> bool:
+    """Whether the template prints call arguments given as JSON text exactly as it prints the object.
+
+    Probed by rendering one call both ways (Qwen3 and Hermes check ``arguments is string``; Qwen2.5,
+    Llama and Mistral pass them through ``tojson``, which would quote the text).
+    """
+    arguments = {"city": "Paris", "days": 3, "ratio": 0.6, "tags": ["a", None]}
+
+    def probe(value: Any) -> str:
+        call = {"type": "function", "id": "call0abcd", "function": {"name": "probe", "arguments": value}}
+        chat = Chat("probe", [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "", "tool_calls": [call]},
+                              {"role": "tool", "tool_call_id": "call0abcd", "name": "probe", "content": "ok"},
+                              {"role": "assistant", "content": "done"}], None)
+        return renderer.render(chat).text
+
+    try:
+        return probe(tojson(arguments)) == probe(arguments)
+    except Exception:  # a template that refuses text arguments does not accept them
+        return False
+
+
+def row_shape(renderer: Renderer, renderer_name: str | None, options: Options) -> RowShape:
+    text = options.arguments == "text" or (options.arguments == "auto" and options.format == "messages"
+                                           and text_arguments_accepted(renderer))
+    return RowShape(renderer, text, RESULT_JOINS.get(renderer_name or ""))
+
+
+def render_one(sample: Any, renderer: Renderer, options: Options,
+               shape: RowShape | None = None) -> tuple[dict[str, Any], list[str], Rendered]:
+    """One sample → (row, notes, rendered text and spans); raises Skip with the reason it cannot be written."""
     if isinstance(sample, BadRecord):
-        raise Skip("unreadable", f"{sample.where}: {sample.reason}")
+        raise Skip(sample.kind, f"{sample.where}: {sample.reason}")
     if options.validate:
         problems = validate_sample(sample)
         if problems:
             raise Skip("invalid_sample", str(problems[0]))
     chat = to_chat(sample, reasoning=options.reasoning, tool_changes=options.tool_changes)
+    dropped = 0 if options.keep_trailing else trim_trailing(chat)
     rendered = renderer.render(chat)
     if not rendered.spans:
         raise Skip("nothing_to_learn", "no assistant turn")
-    row = ROW_BUILDERS[options.format](chat, rendered)
+    row = ROW_BUILDERS[options.format](chat, rendered, shape or RowShape(renderer))
     if options.tokenizer is not None and options.format == "text":
         row["input_ids"], row["labels"] = token_labels(options.tokenizer, rendered.text, rendered.spans)
-    return row, chat.notes
+    return row, chat.notes + ([f"trailing_dropped:{dropped}"] if dropped else []), rendered
+
+
+TOKEN_BATCH = 256  # rows per tokenizer batch: enough to keep every core busy, little memory
 
 
 def _val_key(seed: int, identifier: str) -> bytes:
@@ -255,8 +314,40 @@ def prepare(samples: Iterable[Any], renderer: Renderer, out_dir: str | os.PathLi
     notes: Counter = Counter()
     tokens: Counter = Counter()
     keys: list[bytes] = []
+    shape = row_shape(renderer, renderer_info.get("name"), options)
+    copies: Counter = Counter()  # sample id → times written (upsampled mixes draw a sample again)
+    trimmed = Counter()
     spool = out / f".rows.{os.getpid()}.tmp"
     count_in = 0
+    # rows wait in ``pending`` so their texts are tokenized as one batch on every core (trainer/tokenize.py)
+    # (--max-tokens needs the token count of every format's rendered text; only text rows keep the ids)
+    batched = options.tokenizer is not None and (options.format == "text" or bool(options.max_tokens))
+    render_options = dataclasses.replace(options, tokenizer=None) if batched else options
+    pending: list[tuple[str, dict[str, Any], Rendered]] = []
+    encoder = RowEncoder(options.tokenizer) if batched else None
+
+    def write_rows() -> None:
+        kept = pending
+        if batched and pending:
+            encoded = encoder.encode([r.text for _, _, r in pending], [r.spans for _, _, r in pending])
+            kept = []
+            for (label, row, rendered), (ids, labels) in zip(pending, encoded):
+                if options.max_tokens and len(ids) > options.max_tokens:
+                    skipped["too_long"] += 1
+                    skip_log.write(json.dumps({"id": row["id"], "reason": "too_long",
+                                               "detail": f"{len(ids)} tokens > --max-tokens {options.max_tokens}"},
+                                              ensure_ascii=False) + "\n")
+                    continue
+                if options.format == "text":
+                    row["input_ids"], row["labels"] = ids, labels
+                tokens["total"] += len(ids)
+                tokens["learned"] += len(labels) - labels.count(IGNORE_INDEX)
+                tokens["longest"] = max(tokens["longest"], len(ids))
+                kept.append((label, row, rendered))
+        for label, row, _ in kept:
+            keys.append(_val_key(options.seed, label))
+            rows.write((fastjson.dumps(row) or json.dumps(row, ensure_ascii=False, separators=(",", ":"))) + "\n")
+        pending.clear()
     try:
         with open(spool, "w", encoding="utf-8", newline="\n") as rows, \
                 atomic_writer(out / "skipped.jsonl") as skip_log:
@@ -265,7 +356,7 @@ def prepare(samples: Iterable[Any], renderer: Renderer, out_dir: str | os.PathLi
                 label = _sample_label(sample, count_in)
                 count_in += 1
                 try:
-                    row, row_notes = render_one(sample, renderer, options)
+                    row, row_notes, rendered = render_one(sample, renderer, render_options, shape)
                 except Skip as exc:
                     skipped[exc.reason] += 1
                     skip_log.write(json.dumps({"id": label, "reason": exc.reason, "detail": exc.detail},
@@ -276,13 +367,19 @@ def prepare(samples: Iterable[Any], renderer: Renderer, out_dir: str | os.PathLi
                     skip_log.write(json.dumps({"id": label, "reason": "error", "detail": f"{type(exc).__name__}: {exc}"},
                                               ensure_ascii=False) + "\n")
                     continue
-                notes.update(row_notes)
-                if "input_ids" in row:
-                    tokens["total"] += len(row["input_ids"])
-                    tokens["learned"] += len(row["labels"]) - row["labels"].count(IGNORE_INDEX)
-                    tokens["longest"] = max(tokens["longest"], len(row["input_ids"]))
-                keys.append(_val_key(options.seed, label))
-                rows.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n")
+                for note in row_notes:
+                    if note.startswith("trailing_dropped:"):
+                        trimmed["samples"] += 1
+                        trimmed["messages"] += int(note.partition(":")[2])
+                    else:
+                        notes[note] += 1
+                copies[label] += 1
+                if copies[label] > 1:  # drawn again (upsampling): ID#2, ID#3 … point back to ID
+                    row["id"] = f"{label}#{copies[label]}"
+                pending.append((label, row, rendered))
+                if len(pending) >= TOKEN_BATCH:
+                    write_rows()
+            write_rows()
         n_out = len(keys)
         n_val = min(n_out, round(options.val_size * n_out) if options.val_size < 1 else int(options.val_size))
         val_rows = set(sorted(range(n_out), key=keys.__getitem__)[:n_val]) if n_val else set()
@@ -304,10 +401,16 @@ def prepare(samples: Iterable[Any], renderer: Renderer, out_dir: str | os.PathLi
         "renderer": renderer_info,
         "format": options.format,
         "options": {"seed": options.seed, "val_size": options.val_size, "reasoning": options.reasoning,
-                    "tool_changes": options.tool_changes, "validate": options.validate, **options.extra},
+                    "tool_changes": options.tool_changes, "validate": options.validate,
+                    "keep_trailing": options.keep_trailing,
+                    **({"max_tokens": options.max_tokens} if options.max_tokens else {}),
+                    **({"arguments": "text" if shape.text_arguments else "object"} if options.format == "messages" else {}),
+                    **options.extra},
         "inputs": inputs or [],
         "counts": {"in": count_in, "out": n_out, "train": n_out - n_val, "val": n_val,
-                   "skipped": sum(skipped.values()), "skipped_by_reason": dict(sorted(skipped.items()))},
+                   "skipped": sum(skipped.values()), "skipped_by_reason": dict(sorted(skipped.items())),
+                   "trailing_dropped": {"samples": trimmed["samples"], "messages": trimmed["messages"]},
+                   "copies": sum(n - 1 for n in copies.values() if n > 1)},
         "notes": dict(sorted(notes.items())),
         **({"tokens": dict(tokens)} if tokens else {}),
         "files": files,

@@ -63,6 +63,7 @@ class Source:
     subsets: ClassVar[tuple[str, ...]] = ()
     evaluation_subsets: ClassVar[tuple[str, ...]] = ()  # subsets that are test sets (for decontamination)
     infer_links: ClassVar[bool] = True  # False: never add inferred <link>s (calls copied verbatim as ground truth)
+    language_known: ClassVar[bool] = False  # True: meta.language comes from the corpus's own labels (not detected)
 
     def fetch(self, dest: Path, *, origin: str | None = None, revision: str | None = None, token: str | None = None) -> dict[str, Any]:
         """Put the raw files into ``dest`` and return the provenance record (see ``opentoollab.datasets.fetch``).
