@@ -38,6 +38,12 @@ from .scoring.multi_turn import Environments
 from .scoring.parse import DecodeError, completion_calls
 
 MAX_STEPS = 20  # BFCL's MAXIMUM_STEP_LIMIT per user turn
+# item kinds whose runs need an agent loop (benchmark/loops/): without one, why the item cannot run
+AGENT_LOOPS = {"memory": "BFCL's memory backends and prerequisite conversations: `python datasets download BFCL`",
+               "tau2": "τ²-bench's domain environments (`python datasets download tau2-bench`) and a simulated "
+                       "user: give --user-model (and --user-base-url)",
+               "acebench_agent": "ACEBench's scenario classes (pinned in its download: `python datasets download "
+                                 "ACEBench`)"}
 PROMPT_MAX_TOKENS = 2048  # /v1/completions defaults to 16 tokens: always send a limit
 RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
 NAME_OK = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
@@ -206,9 +212,10 @@ def prompt_ask(client: Client, renderer: Renderer, sample_id: str) -> Ask:
     call ids), so the next prompt shows it as the official template would.
     """
     def ask(messages: list[dict], tools: list[dict], tag: str) -> tuple[dict[str, Any], list[dict] | None]:
-        text = client.complete(renderer.prompt(Chat(sample_id, messages, chat_tools(tools))), renderer.stop)
+        chat = Chat(sample_id, messages, chat_tools(tools))
+        text = client.complete(renderer.prompt(chat), renderer.stop)
         try:
-            content, calls = completion_calls(text, renderer.call_syntax, renderer.stop)
+            content, calls = completion_calls(text, renderer.call_syntax, renderer.stop, chat.tools)
         except DecodeError:  # malformed call syntax: a plain reply that ends the turn
             content, calls = text.strip(), None
         message: dict[str, Any] = {"role": "assistant", "content": content}
@@ -222,12 +229,20 @@ def prompt_ask(client: Client, renderer: Renderer, sample_id: str) -> Ask:
 
 
 def predict(client: Client, item: Item, environments: Environments | None = None,
-            renderer: Renderer | None = None) -> dict[str, Any]:
-    """One prediction line for one item: fc mode, or prompt mode when a ``renderer`` is given."""
+            renderer: Renderer | None = None, loops: dict[str, Callable] | None = None) -> dict[str, Any]:
+    """One prediction line for one item: fc mode, or prompt mode when a ``renderer`` is given.
+
+    ``loops``: item kind → agent loop (``benchmark/loops/``), called as ``loop(ask, item)``."""
     sample = item.sample or []
     ask = fc_ask(client) if renderer is None else prompt_ask(client, renderer, item.sample_id)
     if item.kind == "multi_turn":
         return {"id": item.sample_id, "source_id": item.source_id, "turns": _multi_turn(ask, item, environments)}
+    kind = "acebench_agent" if item.kind == "acebench" and "_agent_" in item.category else item.kind
+    if loops and kind in loops:
+        return loops[kind](ask, item)
+    if kind in AGENT_LOOPS:
+        raise ClientError(f"these items need {AGENT_LOOPS[kind]}; or score the benchmark's own result records with "
+                          "`benchmark score`")
     end = ground_truth_index(sample)
     end = len(sample) if end is None else end
     out: dict[str, Any] = {"id": item.sample_id, "source_id": item.source_id}
@@ -237,9 +252,10 @@ def predict(client: Client, item: Item, environments: Environments | None = None
         reply = client.chat(context_messages(sample, end, names), openai_tools(tools, names))
         calls, text = reply_calls(reply, names), reply.get("content") or ""
     else:
-        raw = client.complete(renderer.prompt(to_chat(sample[:end], tool_changes="union")), renderer.stop)
+        chat = to_chat(sample[:end], tool_changes="union")
+        raw = client.complete(renderer.prompt(chat), renderer.stop)
         try:
-            text, calls = completion_calls(raw, renderer.call_syntax, renderer.stop)
+            text, calls = completion_calls(raw, renderer.call_syntax, renderer.stop, chat.tools)
         except DecodeError:  # kept as raw text: the scorer reports the failed decoding
             text, calls = raw, None
     if calls is not None:
@@ -293,10 +309,10 @@ def done_ids(path: Path) -> set[str]:
 
 def run(client: Client, items: Iterable[Item], out: Path, *, concurrency: int = 4,
         environments: Environments | None = None, progress: bool = True, total: int | None = None,
-        renderer: Renderer | None = None) -> dict[str, Any]:
+        renderer: Renderer | None = None, loops: dict[str, Callable] | None = None) -> dict[str, Any]:
     """Predict every item not yet in ``out`` (JSONL, appended line by line); returns counts and failures.
 
-    ``renderer``: prompt mode with that built-in chat template (else fc mode)."""
+    ``renderer``: prompt mode with that built-in chat template (else fc mode); ``loops``: see ``predict``."""
     from tqdm import tqdm
 
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -310,7 +326,7 @@ def run(client: Client, items: Iterable[Item], out: Path, *, concurrency: int = 
         pending = {}
         queue = iter(todo)
         for item in queue:
-            pending[pool.submit(predict, client, item, environments, renderer)] = item
+            pending[pool.submit(predict, client, item, environments, renderer, loops)] = item
             if len(pending) >= concurrency * 2:
                 break
         while pending:
@@ -328,7 +344,7 @@ def run(client: Client, items: Iterable[Item], out: Path, *, concurrency: int = 
                 bar.update(1)
                 next_item = next(queue, None)
                 if next_item is not None:
-                    pending[pool.submit(predict, client, next_item, environments, renderer)] = next_item
+                    pending[pool.submit(predict, client, next_item, environments, renderer, loops)] = next_item
     _reorder(out, [item.sample_id for item in todo], skip)
     return {"skipped": len(skip), "requested": len(todo), "written": written, "failed": len(failures),
             "failures": failures}
@@ -342,3 +358,18 @@ def _reorder(path: Path, order: list[str], earlier: set[str]) -> None:
     with atomic_writer(path) as handle:
         for value in lines:
             handle.write(json.dumps(value, ensure_ascii=False) + "\n")
+
+
+def across_categories(items: Iterable[Item], limit: int) -> list[Item]:
+    """``--limit N``: N items spread over the categories (round robin in dataset order: the first of each
+    category, then the second of each, …), so a smoke run touches every category instead of the first one."""
+    by_category: dict[str, list[Item]] = {}
+    for item in items:
+        by_category.setdefault(item.category, []).append(item)
+    picked: list[Item] = []
+    for rank in range(max((len(v) for v in by_category.values()), default=0)):
+        for group in by_category.values():
+            if rank < len(group) and len(picked) < limit:
+                picked.append(group[rank])
+    order = {id(item): n for n, item in enumerate(i for group in by_category.values() for i in group)}
+    return sorted(picked, key=lambda item: order[id(item)])  # back in dataset order

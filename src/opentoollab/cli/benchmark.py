@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from ..format.jsonl import write_json, write_jsonl
+from ..llm.client import public_url
 from ..datasets.store import Store, iter_inputs, resolve_inputs
 from .common import data_dir_option, fail, print_table
 
@@ -54,6 +55,24 @@ def _environments(store: Store, trust_runtime: bool = False):
     return Environments(raw, trust=trust_runtime) if raw.is_dir() else None
 
 
+def _runtimes(store: Store, trust_runtime: bool = False) -> dict:
+    """Benchmark environments from their raw downloads (τ²-bench's domains from its pinned wheel)."""
+    from ..datasets.sources import FetchError
+    from ..datasets.sources.tau2 import wheel_of
+    from ..tools.tau2_runtime import Tau2Runtime
+
+    try:
+        return {"tau2-bench": Tau2Runtime(wheel_of(store.raw_dir("tau2-bench")), trust=trust_runtime)}
+    except FetchError:  # not downloaded: τ²-bench items say so when scored
+        return {}
+
+
+def _own_tables(kind: str, layout: dict) -> list:
+    import importlib
+
+    return importlib.import_module(f"opentoollab.benchmark.scoring.{kind}").tables(layout)
+
+
 def _trust_option(function):
     return click.option("--trust-runtime", is_flag=True,
                         help="Run a bfcl_eval wheel that is not the pinned release (its sha256 differs); "
@@ -63,7 +82,8 @@ def _trust_option(function):
 def _score_and_report(specs: list[str], store: Store, predictions: Path, out: Path | None,
                       underscore_to_dot: bool, quiet: bool, trust_runtime: bool = False) -> dict:
     from ..benchmark.scoring import read_predictions, score
-    from ..benchmark.scoring.report import percent
+    from ..benchmark.scoring.items import OWN_SCORERS
+    from ..benchmark.scoring.report import NA, percent
 
     try:
         resolve_inputs(specs, store)
@@ -73,7 +93,7 @@ def _score_and_report(specs: list[str], store: Store, predictions: Path, out: Pa
     try:
         rows, summary = score(iter_inputs(specs, store), read_predictions(predictions),
                               environments=_environments(store, trust_runtime), underscore_to_dot=underscore_to_dot,
-                              progress=not quiet)
+                              progress=not quiet, runtimes=_runtimes(store, trust_runtime))
     except ValueError as exc:  # a dataset file that is not JSONL
         fail(str(exc))
     summary["seconds"] = round(time.perf_counter() - started, 3)
@@ -83,7 +103,7 @@ def _score_and_report(specs: list[str], store: Store, predictions: Path, out: Pa
         write_jsonl(out / "results.jsonl", rows)
         write_json(out / "summary.json", summary)
     table = [{"category": c, "n": e["scored"], "correct": e["correct"], "missing": e["missing"],
-              "accuracy": percent(e["accuracy"]) if e["accuracy"] is not None else "-",
+              "accuracy": percent(e["accuracy"]) if e["accuracy"] is not None else NA,
               "exact": percent(e["metrics"]["exact_match"]) if "metrics" in e else "",
               "tool F1": percent(e["metrics"]["tool_f1"]) if "metrics" in e else "",
               "param acc": percent(e["metrics"]["param_accuracy"]) if "metrics" in e else ""}
@@ -93,9 +113,17 @@ def _score_and_report(specs: list[str], store: Store, predictions: Path, out: Pa
         click.echo("")
         print_table([{"BFCL": r["metric"], "accuracy": percent(r["accuracy"])} for r in summary["bfcl"]["table"]],
                     ["BFCL", "accuracy"])
+    for kind in sorted(set(OWN_SCORERS.values())):  # each benchmark's own table(s): scoring/<kind>.py
+        for columns, table, note in (_own_tables(kind, summary[kind]) if summary.get(kind) else []):
+            click.echo("")
+            print_table(table, columns)
+            if note:
+                click.echo(note)
     click.echo(f"\n{summary['predictions']} prediction lines: scored {summary['scored']} + rejected "
                f"{summary['rejected']} {summary['rejected_by_reason'] or ''}; correct {summary['correct']}; "
                f"{summary['seconds']}s" + (f" → {out}" if out else ""))
+    if not summary["scored"]:
+        click.echo("no prediction was scored: every accuracy is N/A (not 0%)", err=True)
     if summary.get("invalid_samples"):
         click.echo(f"{summary['invalid_samples']} evaluation sample(s) are not valid samples and were not scored "
                    f"(`python datasets validate FILE` says why)", err=True)
@@ -139,7 +167,8 @@ def score(datasets, predictions, out, underscore_to_dot, quiet, trust_runtime, s
               help="Built-in renderer for --mode prompt (Qwen2.5, Llama-3.1, Mistral-v0.3, Hermes-3, …) "
                    "[default: found from --model / --model_path when it names a known model].")
 @click.option("--concurrency", "-j", type=click.IntRange(1, 256), default=4, show_default=True)
-@click.option("--limit", type=click.IntRange(1), default=None, help="Only the first N scorable samples (smoke runs).")
+@click.option("--limit", type=click.IntRange(1), default=None,
+              help="Only N scorable samples, spread over the categories (the first of each, then the second…): smoke runs.")
 @click.option("--retries", type=click.IntRange(0), default=5, show_default=True)
 @click.option("--timeout", type=float, default=120.0, show_default=True, help="Seconds per request.")
 @click.option("--max-tokens", type=int, default=None)
@@ -148,17 +177,30 @@ def score(datasets, predictions, out, underscore_to_dot, quiet, trust_runtime, s
 @click.option("--port", type=int, default=8000, show_default=True, help="Port for --model_path.")
 @click.option("--out", "-o", type=click.Path(file_okay=False), default=None,
               help="Output folder [default: benchmark/runs/<model>]; predictions.jsonl there is resumed.")
+@click.option("--user-model", default=None,
+              help="τ²-bench, ACEBench agent multi_turn: the simulated user's model (the benchmark's own "
+                   "user-simulator prompt, temperature 0).")
+@click.option("--user-base-url", default=None,
+              help="OpenAI-compatible server of --user-model [default: --base-url].")
+@click.option("--user-api-key", envvar="OPENTOOLLAB_USER_API_KEY", default=None, show_envvar=True,
+              help="Bearer token for --user-base-url [default: --api-key when the user runs on the same server]; "
+                   "never written anywhere.")
+@click.option("--max-steps", type=click.IntRange(1), default=None,
+              help="τ²-bench / ACEBench agent: messages per conversation before it stops [default: the "
+                   "benchmark's own: τ²-bench 200, ACEBench 40].")
 @click.option("--quiet", "-q", is_flag=True)
 @_trust_option
 @data_dir_option
 def run(datasets, model, base_url, api_key, mode, renderer, concurrency, limit, retries, timeout, max_tokens, model_path,
-        port, out, quiet, trust_runtime, store: Store) -> None:
+        port, out, user_model, user_base_url, user_api_key, max_steps, quiet, trust_runtime, store: Store) -> None:
     """Query a model for every scorable sample, write predictions.jsonl, then score them.
 
     Resumable: re-running with the same --out skips samples already predicted. BFCL multi-turn
     samples run against BFCL's environments, feeding each call's result back to the model.
+    τ²-bench conversations run in τ²-bench's domain environments with a simulated user (--user-model);
+    ACEBench's agent items in its scenario classes (multi_turn with --user-model too).
     """
-    from ..benchmark.run import Client
+    from ..benchmark.run import Client, across_categories
     from ..benchmark.run import run as run_items
     from ..benchmark.scoring.items import item_of
 
@@ -179,15 +221,20 @@ def run(datasets, model, base_url, api_key, mode, renderer, concurrency, limit, 
             _wait_ready(base_url, server)
         items = (item for item in map(item_of, iter_inputs(specs, store)) if item is not None)
         if limit:
-            items = (item for _, item in zip(range(limit), items))
+            items = across_categories(items, limit)
         client = Client(base_url, model, api_key, timeout=timeout, retries=retries, max_tokens=max_tokens)
+        user = Client(user_base_url or base_url, user_model, user_api_key if user_api_key or user_base_url else api_key,
+                      timeout=timeout, retries=retries) if user_model else None
         counts = run_items(client, items, out_dir / "predictions.jsonl", concurrency=concurrency,
-                           environments=_environments(store, trust_runtime), progress=not quiet, renderer=template)
+                           environments=_environments(store, trust_runtime), progress=not quiet, renderer=template,
+                           loops=_agent_loops(store, trust_runtime, user, max_steps, out_dir))
     finally:
         if server is not None:
             server.terminate()
             server.wait(timeout=60)
     write_json(out_dir / "run.json", {"model": model, "base_url": base_url, "mode": mode, "datasets": specs,
+                                      **({"user_model": user_model, "user_base_url": public_url(user_base_url or base_url),
+                                          "max_steps": max_steps} if user_model else {}),
                                       **({"trust_runtime": True} if trust_runtime else {}),
                                       **({"renderer": template.name} if template else {}), **counts})
     click.echo(f"predictions: {counts['written']} new, {counts['skipped']} from before, {counts['failed']} failed "
@@ -197,6 +244,38 @@ def run(datasets, model, base_url, api_key, mode, renderer, concurrency, limit, 
     _score_and_report(specs, store, out_dir / "predictions.jsonl", out_dir, False, quiet, trust_runtime)
     if counts["failed"]:
         fail(f"{counts['failed']} sample(s) failed (details in {out_dir / 'run.json'}); re-run to retry them")
+
+
+def _agent_loops(store: Store, trust_runtime: bool, user, max_steps: int | None, out_dir: Path) -> dict:
+    """Item kind → agent loop (benchmark/loops/) for the benchmarks whose environments are at hand."""
+    from ..tools.bfcl_runtime import RuntimeUnavailable
+
+    loops: dict = {}
+    bfcl = next((store.raw_dir(n) for n in ("BFCL-memory", "BFCL") if store.raw_dir(n).is_dir()), None)
+    if bfcl is not None:  # BFCL memory: the backends and prerequisite conversations of BFCL's download
+        from ..benchmark.loops.memory import MemoryLoop
+        from ..datasets.sources import FetchError
+
+        try:
+            loops["memory"] = MemoryLoop(bfcl, out_dir / "memory", trust=trust_runtime)
+        except (FetchError, RuntimeUnavailable, OSError):
+            pass  # memory items then fail with the reason
+    if store.raw_dir("ACEBench").is_dir():  # ACEBench's agent items: its pinned scenario classes (+ user for multi_turn)
+        from ..benchmark.loops.acebench import AceBenchLoop
+        from ..datasets.sources.acebench import SHA256
+        from ..tools.acebench_runtime import AceRuntime
+
+        loops["acebench_agent"] = AceBenchLoop(AceRuntime(store.raw_dir("ACEBench"), SHA256, trust=trust_runtime), user,
+                                               max_turns=max_steps)
+    runtime = _runtimes(store, trust_runtime).get("tau2-bench")
+    if user is not None and runtime is not None:
+        from ..benchmark.loops.tau2 import Tau2Loop
+
+        try:
+            loops["tau2"] = Tau2Loop(runtime, user, max_steps=max_steps)
+        except RuntimeUnavailable as exc:
+            fail(str(exc))
+    return loops
 
 
 def _prompt_renderer(name: str | None, model: str | None):

@@ -6,7 +6,10 @@
 * :mod:`.multi_turn` — BFCL's multi-turn checker, executing calls in BFCL's environments safely;
 * :mod:`.metrics` — exact match, tool and parameter accuracy with Hungarian matching;
 * :mod:`.items` — a sample → what is scored; :mod:`.score` — predictions → verdicts and summary;
-* :mod:`.report` — BFCL's leaderboard aggregation.
+* :mod:`.report` — BFCL's leaderboard aggregation;
+* benchmarks judged by their own rules (``items.OWN_SCORERS``: corpus → module with ``score_sample`` and
+  ``layout``): :mod:`.acebench` (+ :mod:`.acebench_rules`), :mod:`.nestful` (NESTFUL, ComplexFuncBench),
+  :mod:`.memory` (BFCL-memory), :mod:`.tau2` (τ²-bench).
 """
 
 from .checker import Options, check_calls

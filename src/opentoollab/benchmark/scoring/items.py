@@ -18,6 +18,8 @@ from .checker import LANGUAGES, Options, mode_of
 JSON_TO_BFCL = {"object": "dict", "number": "float", "integer": "integer", "string": "string",
                 "boolean": "boolean", "array": "array"}
 LANGUAGE_OF = {"simple_java": "java", "simple_javascript": "javascript"}
+OWN_SCORERS = {"ACEBench": "acebench", "NESTFUL": "nestful", "ComplexFuncBench": "nestful", "BFCL-memory": "memory",
+               "tau2-bench": "tau2"}  # corpus → item kind scored by benchmark/scoring/<kind>.py
 
 
 @dataclass
@@ -95,6 +97,8 @@ def item_of(sample: Sample) -> Item | None:
     category = subset if is_bfcl else f"{source}/{subset}" if source else subset or "unknown"
     tags = set(info.get("tags") or [])
     common = dict(sample_id=sid, source_id=info.get("source_id"), category=category, bfcl=is_bfcl, sample=sample)
+    if source in OWN_SCORERS:  # a benchmark judged by its own rules (scoring/<name>.py)
+        return Item(kind=OWN_SCORERS[source], **common)
     if is_bfcl and subset.startswith("multi_turn"):
         return Item(kind="multi_turn", **common)
     if "relevance" in tags:

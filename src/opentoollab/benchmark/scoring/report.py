@@ -6,7 +6,10 @@ mean of its four categories. Irrelevance: unweighted mean of irrelevance and liv
 Relevance: live_relevance. Overall: BFCL's weights 10/10/10/30/40 for non-live, live, irrelevance,
 multi-turn and agentic. Agentic (web search, memory) cannot be scored offline, so it counts 0 as BFCL
 counts a category it did not run; ``overall_without_agentic`` re-weights the other 60%.
-A category that was not scored shows ``N/A`` and counts 0, as in BFCL.
+A category that was not scored shows ``N/A`` (never 0%) and counts 0 in the numbers, as in BFCL. In the table,
+a group shows N/A when a part it averages unweighted was not run (its mean would be diluted by the zeros), or
+when none of its parts was; the two Overall rows show N/A unless every category of the layout was scored
+(``complete`` says which were not), so a partial or all-failed run never prints a made-up overall.
 """
 
 from __future__ import annotations
@@ -30,7 +33,8 @@ def _combine(parts: list[dict[str, Any]], weighted: bool, na_if_missing: bool = 
     else:
         accuracy = sum(p["accuracy"] for p in parts) / len(parts)
     missing = any(p["display"] == NA for p in parts)
-    return {"accuracy": accuracy, "count": count, "display": NA if missing and na_if_missing else accuracy}
+    nothing = all(p["display"] == NA for p in parts)
+    return {"accuracy": accuracy, "count": count, "display": NA if nothing or (missing and na_if_missing) else accuracy}
 
 
 def bfcl_layout(categories: dict[str, Any]) -> dict[str, Any]:
@@ -46,12 +50,13 @@ def bfcl_layout(categories: dict[str, Any]) -> dict[str, Any]:
     non_live = _combine(ast_parts, weighted=False, na_if_missing=False)
     live = _combine(live_parts, weighted=True, na_if_missing=False)
     multi_turn = _combine(multi_parts, weighted=False, na_if_missing=False)
+    not_run = [name for name, part in s.items() if part["display"] == NA]
     irrelevance = _combine([s["irrelevance"], s["live_irrelevance"]], weighted=False)
     weights = [(non_live, 10), (live, 10), (irrelevance, 10), (multi_turn, 30)]
     overall = sum(part["accuracy"] * w for part, w in weights) / 100  # agentic: weight 40, not scored → 0
     rows = [
-        ("Overall Acc (BFCL weights; agentic counted 0)", overall),
-        ("Overall Acc without agentic (re-weighted)", overall * 100 / 60),
+        ("Overall Acc (BFCL weights; agentic counted 0)", NA if not_run else overall),
+        ("Overall Acc without agentic (re-weighted)", NA if not_run else overall * 100 / 60),
         ("Non-Live AST Acc", _combine(ast_parts, weighted=False)["display"]),
         ("  Simple AST", simple["display"]),
         ("    Python Simple AST", s["simple_python"]["display"]),
@@ -65,7 +70,7 @@ def bfcl_layout(categories: dict[str, Any]) -> dict[str, Any]:
         ("  Live Multiple AST", s["live_multiple"]["display"]),
         ("  Live Parallel AST", s["live_parallel"]["display"]),
         ("  Live Parallel Multiple AST", s["live_parallel_multiple"]["display"]),
-        ("Multi-Turn Acc", multi_turn["display"]),
+        ("Multi-Turn Acc", _combine(multi_parts, weighted=False)["display"]),
         ("  Multi-Turn Base", s["multi_turn_base"]["display"]),
         ("  Multi-Turn Miss Func", s["multi_turn_miss_func"]["display"]),
         ("  Multi-Turn Miss Param", s["multi_turn_miss_param"]["display"]),
@@ -79,6 +84,7 @@ def bfcl_layout(categories: dict[str, Any]) -> dict[str, Any]:
         "overall": overall, "overall_without_agentic": overall * 100 / 60,
         "non_live": non_live["accuracy"], "live": live["accuracy"], "multi_turn": multi_turn["accuracy"],
         "irrelevance": irrelevance["accuracy"], "relevance": s["live_relevance"]["accuracy"],
+        "complete": not not_run, "not_run": not_run,
         "table": [{"metric": name, "accuracy": value} for name, value in rows],
     }
 

@@ -14,6 +14,7 @@ Samples are streamed; only the predictions are held in memory.
 
 from __future__ import annotations
 
+import importlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,7 @@ from ...format.jsonl import iter_lines
 from ...format.sample import Sample
 from .checker import check_calls, is_call_list, verdict
 from ...format.validate import validate_sample
-from .items import Item, item_of
+from .items import OWN_SCORERS, Item, item_of
 from .metrics import aggregate, item_metrics
 from .multi_turn import Environments, RuntimeUnavailable, check_multi_turn, clean_turns, truth_turns
 from .parse import DecodeError, bfcl_result_calls, json_calls, parse_text
@@ -85,7 +86,7 @@ def decode_turns(value: dict[str, Any]) -> Any:
 
 # ---------------------------------------------------------------------------------- one item
 def score_item(item: Item, value: dict[str, Any], *, environments: Environments | None = None,
-               underscore_to_dot: bool = False) -> tuple[dict[str, Any], dict[str, Any] | None]:
+               underscore_to_dot: bool = False, runtimes: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """(verdict, generic metric counts or None) for one prediction of one item.
 
     A prediction too deep or too large to check (numbers past Python's limits, runaway nesting) is
@@ -93,7 +94,7 @@ def score_item(item: Item, value: dict[str, Any], *, environments: Environments 
     from .langs import LanguageUnavailable
 
     try:
-        return _score_item(item, value, environments, underscore_to_dot)
+        return _score_item(item, value, environments, underscore_to_dot, runtimes)
     except LanguageUnavailable:
         raise  # a missing optional extra stops the run with its install hint
     except (RecursionError, ValueError, OverflowError, MemoryError) as exc:
@@ -101,10 +102,16 @@ def score_item(item: Item, value: dict[str, Any], *, environments: Environments 
                        f"{type(exc).__name__}: {str(exc)[:200]}"), None
 
 
+def _benchmark(kind: str) -> Any:
+    return importlib.import_module(f"{__package__}.{kind}")
+
+
 def _score_item(item: Item, value: dict[str, Any], environments: Environments | None,
-                underscore_to_dot: bool) -> tuple[dict[str, Any], dict[str, Any] | None]:
+                underscore_to_dot: bool, runtimes: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, Any] | None]:
     if item.kind == "multi_turn":
         return _score_multi_turn(item, value, environments), None
+    if item.kind in OWN_SCORERS.values():  # a benchmark judged by its own rules: scoring/<kind>.py
+        return _benchmark(item.kind).score_sample(item.sample or [], value, runtimes or {}), None
     try:
         calls, error = decode_calls(value, item.language), None
     except DecodeError as exc:
@@ -142,8 +149,11 @@ def _score_multi_turn(item: Item, value: dict[str, Any], environments: Environme
 
 # ---------------------------------------------------------------------------------- many
 def score(samples: Iterable[Sample], predictions: Iterable[Prediction], *, environments: Environments | None = None,
-          underscore_to_dot: bool = False, progress: bool = False) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Score predictions; returns (one result row per prediction line, summary)."""
+          underscore_to_dot: bool = False, progress: bool = False,
+          runtimes: dict[str, Any] | None = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Score predictions; returns (one result row per prediction line, summary).
+
+    ``runtimes``: benchmark environments by corpus name (``tau2-bench``: ``tools.tau2_runtime.Tau2Runtime``)."""
     from tqdm import tqdm
 
     results: dict[int, dict[str, Any]] = {}
@@ -176,7 +186,7 @@ def score(samples: Iterable[Sample], predictions: Iterable[Prediction], *, envir
             continue
         used.add(prediction.line)
         result, item_counts = score_item(item, prediction.value, environments=environments,
-                                         underscore_to_dot=underscore_to_dot)
+                                         underscore_to_dot=underscore_to_dot, runtimes=runtimes)
         results[prediction.line] = _row(prediction, item, result)
         totals[item.category]["scored"] += 1
         totals[item.category]["correct"] += int(result["valid"])
@@ -196,7 +206,7 @@ def _row(prediction: Prediction, item: Item | None, result: dict[str, Any]) -> d
     return {"id": prediction.id, "line": prediction.line, "sample_id": item.sample_id if item else None,
             "source_id": item.source_id if item else None, "category": item.category if item else None,
             "valid": result["valid"], "error_type": result.get("error_type") or None,
-            "error": result.get("error") or None}
+            "error": result.get("error") or None, **{k: result[k] for k in ("process", "scores") if k in result}}
 
 
 def summarize(totals: dict[str, Counter], counts: dict[str, list], kinds: dict[str, str],
@@ -222,6 +232,9 @@ def summarize(totals: dict[str, Counter], counts: dict[str, list], kinds: dict[s
     }
     if any(category in kinds for category in BFCL_CATEGORIES):
         summary["bfcl"] = bfcl_layout(categories)
+    for kind in sorted(set(kinds.values()) & set(OWN_SCORERS.values())):  # each benchmark's own table
+        if hasattr(_benchmark(kind), "layout"):
+            summary[kind] = _benchmark(kind).layout(rows)
     return summary
 
 

