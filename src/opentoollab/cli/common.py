@@ -7,19 +7,20 @@ import functools
 import os
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 import click
 
+from ..datasets.datadir import user_data_dir
 from ..datasets.store import ENV_DATA_DIR, Store
 from ..format.jsonl import LockBusy
 
 
 def data_dir_option(function: Callable) -> Callable:
-    """``--data-dir DIR`` (env OPENTOOLLAB_DATA_DIR, default ./datasets) → a ``store`` argument."""
+    """``--data-dir DIR`` (env OPENTOOLLAB_DATA_DIR, default: see ``datasets.datadir``) → a ``store`` argument."""
 
     @click.option("--data-dir", type=click.Path(file_okay=False), envvar=ENV_DATA_DIR, default=None,
-                  help=f"Data root holding downloaded/, processed/ and tools/ [env {ENV_DATA_DIR}; default ./datasets].")
+                  help=f"Data root holding downloaded/, processed/ and tools/ [env {ENV_DATA_DIR}; default: datasets/ of the checkout you are in, else {user_data_dir()}].")
     @functools.wraps(function)
     def wrapper(*args: Any, data_dir: str | None, **kwargs: Any) -> Any:
         store = Store(data_dir)
@@ -27,6 +28,43 @@ def data_dir_option(function: Callable) -> Callable:
             return function(*args, store=store, **kwargs)
 
     return wrapper
+
+
+class Scale(NamedTuple):
+    """How a command spreads its work: ``workers`` processes (None: every core), ``engine`` local or ray."""
+
+    workers: int | None = None
+    engine: str = "local"
+    address: str | None = None
+
+
+def scale_options(engine: bool = False, default: str = "every core") -> Callable[[Callable], Callable]:
+    """``-j/--workers N`` (and with ``engine``: ``--engine local|ray``, ``--ray-address``) → a ``scale`` argument."""
+
+    def decorate(function: Callable) -> Callable:
+        @functools.wraps(function)
+        def wrapper(*args: Any, workers: int | None, engine_name: str = "local", ray_address: str | None = None,
+                    **kwargs: Any) -> Any:
+            if engine_name == "ray":
+                try:
+                    import ray  # noqa: F401
+                except ImportError:
+                    fail("--engine ray needs Ray: pip install 'opentoollab[ray]'", 2)
+            return function(*args, scale=Scale(workers, engine_name, ray_address), **kwargs)
+
+        decorated = click.option("-j", "--workers", type=click.IntRange(1, 1024), default=None,
+                                 help=f"Worker processes [default: {default}]. Output is the same bytes for any number.")(wrapper)
+        if engine:
+            decorated = click.option("--ray-address", default=None, metavar="ADDRESS",
+                                     help="With --engine ray: the cluster to join (ray://HOST:10001 or auto) [default: "
+                                          "a local Ray started for this run].")(decorated)
+            decorated = click.option("--engine", "engine_name", type=click.Choice(["local", "ray"]), default="local",
+                                     show_default=True,
+                                     help="local: worker processes on this machine; ray: the same per-record work as "
+                                          "Ray Data tasks (pip install 'opentoollab[ray]'), same bytes.")(decorated)
+        return decorated
+
+    return decorate
 
 
 class disk_errors:

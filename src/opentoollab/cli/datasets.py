@@ -12,7 +12,8 @@ from ..datasets.fetch import read_provenance
 from ..format.jsonl import atomic_dir
 from ..datasets.sources import FetchError, get_source, source_names
 from ..datasets.store import Store, failed_subsets, process, resolve_inputs
-from .common import data_dir_option, fail, print_table
+from .common import Scale, data_dir_option, fail, print_table, scale_options
+from .show import color_option, locate_or_fail, pretty_sample
 from .generate import generate
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
@@ -26,8 +27,10 @@ def datasets() -> None:
     Typical use, from the repository root:
       python datasets deal BFCL        # download + process
       python datasets stats BFCL       # what is in it
+      python datasets show BFCL_live_simple_13      # one sample, readable
       python datasets list             # every known corpus and its state
       python datasets generate --n 1000 --seed 1   # fresh execution-grounded data
+      python datasets report BFCL --model Qwen2.5  # static HTML site: charts + sample browser
     """
 
 
@@ -54,15 +57,24 @@ def _download(source, store: Store, origin, revision, token, find_links) -> None
                f"({time.perf_counter() - started:.1f}s); provenance in {dest / 'provenance.json'}", err=True)
 
 
-def _process(source, store: Store, origin, subsets, options, quiet) -> dict:
-    manifest = process(source, store, origin=origin, subsets=list(subsets) or None, options=options, progress=not quiet)
+def _process(source, store: Store, origin, subsets, options, quiet, scale: Scale = Scale()) -> dict:
+    manifest = process(source, store, origin=origin, subsets=list(subsets) or None, options=options, progress=not quiet,
+                       workers=scale.workers, engine=scale.engine, address=scale.address)
     totals = manifest["totals"]
+    # --subset: this run's subsets apart from the ones carried over unchanged from the previous run
+    carried = {s: row for s, row in manifest["subsets"].items() if subsets and s not in subsets}
+    done = {s: row for s, row in manifest["subsets"].items() if s not in carried}
     if not quiet:
-        rows = [{"subset": s, **row} for s, row in manifest["subsets"].items()]
-        print_table(rows, ["subset", "in", "out", "rejected", "samples", "tools"])
-    click.echo(f"{source.name}: in {totals['in']} = out {totals['out']} + rejected {totals['rejected']}; "
-               f"{totals['samples']} samples, {manifest['tools']} unique tools, {manifest['run']['seconds']:.2f}s → "
-               f"{store.processed_dir(source.name)}")
+        print_table([{"subset": s, **row} for s, row in done.items()], ["subset", "in", "out", "rejected", "samples", "tools"])
+    if carried:
+        now = {k: sum(row.get(k, 0) for row in done.values()) for k in ("in", "out", "rejected", "samples")}
+        click.echo(f"{source.name} --subset {', '.join(done)}: in {now['in']} = out {now['out']} + rejected "
+                   f"{now['rejected']}; {now['samples']} samples")
+        click.echo(f"carried over unchanged from the previous run: {len(carried)} subset(s), "
+                   f"{sum(row.get('samples', 0) for row in carried.values())} samples")
+    click.echo(f"{source.name}{' (all subsets)' if carried else ''}: in {totals['in']} = out {totals['out']} + rejected "
+               f"{totals['rejected']}; {totals['samples']} samples, {manifest['tools']} unique tools, "
+               f"{manifest['run']['seconds']:.2f}s → {store.processed_dir(source.name)}")
     if totals["rejected"]:
         click.echo(f"rejects with reasons: {store.processed_dir(source.name) / 'rejects.jsonl'}")
     return manifest
@@ -125,8 +137,9 @@ def download(name, origin, revision, token, find_links, store):
 @click.option("--from", "origin", default=None, type=click.Path(exists=True),
               help="Convert this local file or folder (corpus layout) instead of the downloaded copy.")
 @_apply(common_process)
+@scale_options(engine=True, default="every core when the raw data is 16 MB or more, else 1")
 @data_dir_option
-def process_command(name, origin, subsets, trust_runtime, no_infer_links, quiet, store):
+def process_command(name, origin, subsets, trust_runtime, no_infer_links, quiet, store, scale):
     """Convert NAME's raw records into validated samples in DATA_DIR/processed/NAME/<subset>.jsonl.
 
     Malformed records go to rejects.jsonl with file, line and reason; in = out + rejected is printed
@@ -134,7 +147,7 @@ def process_command(name, origin, subsets, trust_runtime, no_infer_links, quiet,
     """
     source = _source(name)
     try:
-        manifest = _process(source, store, origin, subsets, _options(source, no_infer_links, trust_runtime), quiet)
+        manifest = _process(source, store, origin, subsets, _options(source, no_infer_links, trust_runtime), quiet, scale)
     except FetchError as exc:
         fail(str(exc))
     _exit_for(manifest)
@@ -143,8 +156,9 @@ def process_command(name, origin, subsets, trust_runtime, no_infer_links, quiet,
 @datasets.command(context_settings=CONTEXT)
 @_apply(common_fetch)
 @_apply(common_process)
+@scale_options(engine=True, default="every core when the raw data is 16 MB or more, else 1")
 @data_dir_option
-def deal(name, origin, revision, token, find_links, subsets, trust_runtime, no_infer_links, quiet, store):
+def deal(name, origin, revision, token, find_links, subsets, trust_runtime, no_infer_links, quiet, store, scale):
     """Download NAME (unless its verified raw files are already there) and process it."""
     source = _source(name)
     try:
@@ -155,7 +169,7 @@ def deal(name, origin, revision, token, find_links, subsets, trust_runtime, no_i
                 _download(source, store, origin, revision, token, find_links)
             else:
                 click.echo(f"{source.name}: using downloaded files in {raw} (fetched {provenance.get('fetched_at')})", err=True)
-            manifest = _process(source, store, None, subsets, _options(source, no_infer_links, trust_runtime), quiet)
+            manifest = _process(source, store, None, subsets, _options(source, no_infer_links, trust_runtime), quiet, scale)
     except FetchError as exc:
         fail(str(exc))
     _exit_for(manifest)
@@ -206,7 +220,8 @@ def stats(names, as_json, only_overview, store):
 
     names = list(names) or store.processed_names()
     if not names:
-        fail(f"no processed corpus in {store.root}; run `python datasets deal NAME` first")
+        fail(f"no processed corpus in {store.root}; run `python datasets deal NAME` first, or choose the data folder "
+             f"with --data-dir")
     try:
         files = resolve_inputs(names, store)
     except FileNotFoundError as exc:
@@ -255,6 +270,26 @@ def validate(files, max_problems):
 
 
 @datasets.command(context_settings=CONTEXT)
+@click.argument("ref", metavar="ID|FILE:LINE")
+@click.option("--json", "as_json", is_flag=True, help="The sample as indented JSON instead of the readable view.")
+@color_option
+@data_dir_option
+def show(ref, as_json, color, store):
+    """Print one sample: by id (BFCL_live_simple_13, from the processed corpora) or FILE:LINE (1-based).
+
+    \b
+      python datasets show BFCL_live_simple_13
+      python datasets show mix/train.jsonl:42 --json
+    """
+    found = locate_or_fail(ref, store)
+    where = f"{found.path}:{found.line}"
+    if as_json:
+        click.echo(json.dumps(found.sample, ensure_ascii=False, indent=2))
+    else:
+        click.echo(pretty_sample(found.sample, where, color), color=color)
+
+
+@datasets.command(context_settings=CONTEXT)
 @click.argument("name")
 @click.option("--to", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Folder to write: README.md (dataset card) + data/**/*.parquet.")
@@ -291,3 +326,73 @@ def export(name, out_dir, shard_rows, overwrite, repo, private, token, store):
         except ExportError as exc:  # network, auth, or hub errors: one line, no traceback, no token
             fail(str(exc))
         click.echo(f"uploaded to {repo}: {url}")
+
+
+@datasets.command(context_settings=CONTEXT)
+@click.argument("names", nargs=-1, required=True)
+@click.option("--model", "models", multiple=True, metavar="NAME",
+              help="Also render every sample in this model's chat template (Qwen2.5, Llama-3.1, a hub id…): the "
+                   "browser's template view with learned spans, and a length chart per model. Repeatable.")
+@click.option("--tokenizer", "tokenizers", multiple=True, metavar="PATH_OR_HUB_ID",
+              help="tokenizer.json folder (or hub id) for the --model at the same position: exact token counts "
+                   "instead of ≈4 characters per token (needs the tokenize extra).")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Folder for the site [default DATA_DIR/reports/<NAME> (NAME+NAME… for several), or <file>.report/ "
+                   "beside a FILE]. Only an earlier report folder is replaced.")
+@click.option("--title", default=None, help="Page title [default: the inputs].")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@data_dir_option
+def report(names, models, tokenizers, out, title, quiet, store):
+    """A static HTML site for NAMES (processed corpora, NAME/subset, generated runs, or .jsonl files such
+    as a mix), several side by side: open index.html from disk, no server or network needed.
+
+    \b
+    index.html    counts per subset, charts (turns, calls per turn, parallel/dependent share, tools,
+                  lengths per model, languages, categories and rule flags), rejects by reason,
+                  provenance and licenses from the manifests
+    samples.html  every sample, filterable by subset, category, language, flag and text: calls as
+                  cards in dependency waves, results collapsible, <link>s resolved with their source,
+                  and (with --model) the chat-template text with learned spans highlighted
+    Rule flags come from stored tags (`python tag run`); charts need the report extra
+    (pip install 'opentoollab[report]').
+      python datasets report BFCL --model Qwen2.5
+      python datasets report ToolACE xLAM generated mix/train.jsonl --out /tmp/compare
+    """
+    from pathlib import Path
+
+    from tqdm import tqdm
+
+    from ..trainer.report import SiteError, build_site, load_models, resolve
+
+    try:
+        inputs = resolve(list(names), store)
+    except FileNotFoundError as exc:
+        fail(str(exc.args[0]))
+    try:
+        chosen = load_models(list(models), list(tokenizers))
+    except KeyError as exc:
+        fail(str(exc.args[0]), 2)
+    except (ImportError, FileNotFoundError) as exc:
+        fail(str(exc))
+    if out is None:
+        first = Path(names[0])
+        if first.suffix == ".jsonl" and len(names) == 1:
+            out = first.with_name(f"{first.stem}.report")
+        else:
+            out = Path(store.root) / "reports" / "+".join(i.label.replace("/", "_") for i in inputs)[:120]
+    total = sum((i.manifest or {}).get("totals", {}).get("samples", 0) for i in inputs if i.kind != "mix" and not i.subsets)
+    bar = tqdm(desc="report", unit=" samples", total=total or None, disable=True if quiet else None, leave=False,
+               mininterval=0.5)
+    try:
+        summary = build_site(inputs, out, chosen, title=title, progress=bar.update)
+    except SiteError as exc:
+        fail(str(exc))
+    except ImportError as exc:  # matplotlib missing
+        fail(f"{exc}; install the report extra: pip install 'opentoollab[report]'")
+    finally:
+        bar.close()
+    print_table([{"input": i["label"], "kind": i["kind"], "samples": i["samples"], "rejected": i["rejected"],
+                  "tagged": i["tagged"], "flagged": i["flagged"]} for i in summary["inputs"]],
+                ["input", "kind", "samples", "rejected", "tagged", "flagged"])
+    click.echo(f"report: {Path(summary['out']) / 'index.html'} ({summary['samples']} samples, {summary['seconds']:.1f}s; "
+               f"open it in a browser, no server needed)", err=True)

@@ -6,7 +6,7 @@ import time
 
 import click
 
-from .common import data_dir_option, fail, print_table
+from .common import data_dir_option, fail, print_table, scale_options
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
@@ -65,19 +65,20 @@ def report_mix(manifest: dict, quiet: bool = False) -> None:
         click.secho(f"WARNING: {warning}", fg="red", bold=True)
 
 
-def mix_or_fail(spec: str, store, seed: int | None, allow_eval: bool, quiet: bool, **overrides):
+def mix_or_fail(spec: str, store, seed: int | None, allow_eval: bool, quiet: bool, workers: int | None = 1, **overrides):
     """``build_mix`` for ``trainer prepare``: (mix, manifest without the removal list), reported; errors exit."""
     from ..trainer.mix import MixError, build_mix
 
     try:
         built, manifest = build_mix(spec, store, seed, progress=not quiet, log=lambda m: click.echo(m, err=True),
-                                    allow_eval=True if allow_eval else None, **overrides)
+                                    allow_eval=True if allow_eval else None, workers=workers, **overrides)
     except MixError as exc:
         fail(str(exc), 2)
     report_mix(manifest, quiet)
     summary = {k: v for k, v in manifest.items() if k != "removed"}
     summary["removed_ids"] = {step: [r.get("id") or f"{r['file']}:{r['line']}" for r in manifest["removed"] if r["step"] == step]
                               for step in ("reject", "decontaminate", "dedup")}
+    summary["rejected"] = [r for r in manifest["removed"] if r["step"] == "reject"]  # prepare skips them, counted
     return built, summary
 
 
@@ -89,8 +90,9 @@ def mix_or_fail(spec: str, store, seed: int | None, allow_eval: bool, quiet: boo
               help="Output JSONL; OUT.manifest.json and OUT.removed.jsonl are written beside it.")
 @mix_options
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or table.")
+@scale_options()
 @data_dir_option
-def mix(spec, out, quiet, store, **options):
+def mix(spec, out, quiet, store, scale, **options):
     """Mix corpora into one unified JSONL file: filter, decontaminate, deduplicate, sample.
 
     \b
@@ -107,7 +109,7 @@ def mix(spec, out, quiet, store, **options):
     started = time.perf_counter()
     try:
         built, manifest = build_mix(spec, store, progress=not quiet, log=lambda m: click.echo(m, err=True),
-                                    **mix_overrides(**options))
+                                    workers=scale.workers, **mix_overrides(**options))
         written = write_mix(out, built, manifest)
     except MixError as exc:
         fail(str(exc))

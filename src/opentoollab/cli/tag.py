@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ..datasets.store import resolve_inputs
-from .common import data_dir_option, describe_os_error, fail, print_table
+from .common import data_dir_option, describe_os_error, fail, print_table, scale_options
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
@@ -51,8 +51,9 @@ def _split(values) -> list[str]:
 @click.option("--judge-cache", type=click.Path(dir_okay=False), default=None,
               help="Judge answers cache (SQLite) so reruns do not pay twice [default DATA_DIR/tags/judge_cache.sqlite].")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or table.")
+@scale_options()
 @data_dir_option
-def run(files, names, drop_invalid, ignore, out, judge_url, judge_model, judge_key, judge_cache, quiet, store):
+def run(files, names, drop_invalid, ignore, out, judge_url, judge_model, judge_key, judge_cache, quiet, store, scale):
     """Tag FILES (unified JSONL) and/or --datasets corpora: categories, language, counts and rule problems.
 
     One JSON record per sample (its id, categories, from_meta, language, counts, valid, problems with
@@ -99,7 +100,7 @@ def run(files, names, drop_invalid, ignore, out, judge_url, judge_model, judge_k
                 locks.enter_context(store.lock(corpus, f"the tags of {corpus}"))
             units = plan_units(resolve_inputs(specs, store), store, out)
             manifests = write_tags(units, drop_invalid=drop_invalid, ignore=ignore, judge=judge,
-                                   judge_info=judge_info, progress=bar.update)
+                                   judge_info=judge_info, progress=bar.update, workers=scale.workers)
     except FileNotFoundError as exc:
         fail(str(exc.args[0]) if exc.filename is None else describe_os_error(exc, store))
     except OSError as exc:
@@ -146,9 +147,11 @@ def report(names, out, by, as_json, store):
     category distribution (PNG) and an HTML page with both.
 
     Reads the tags `tag run` wrote; corpora not tagged yet are tagged in memory (nothing written
-    except the report).
+    except the report). The same chart, with every other distribution, a sample browser and the
+    rejects, is in the site `python datasets report NAMES` builds.
     """
-    from ..tag.report import build_report, collect
+    from ..tag.report import collect
+    from ..trainer.report.tagpage import build_report
 
     try:
         groups = collect(list(names), store, by=by)
@@ -164,7 +167,7 @@ def report(names, out, by, as_json, store):
     else:
         folder = Path(store.root) / "tags" / names[0].partition("/")[0] / "report"
     try:
-        result = build_report(groups, folder)
+        result = build_report(groups, folder, names=" ".join(names))
     except ImportError as exc:
         fail(f"{exc}; install the report extra: pip install 'opentoollab[report]'")
     if as_json:

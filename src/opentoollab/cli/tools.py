@@ -79,7 +79,7 @@ def list_command(name, grep, as_json, store):
         return
     if not match:
         fail(f"no toolkit or catalog named {name!r} (toolkits: {', '.join(REGISTRY)}; catalogs in {folder}: "
-             f"run `python datasets deal {name}` first)")
+             f"run `python datasets deal {name}` first, or choose the data folder with --data-dir)")
     _print_tools((line.value for line in iter_lines(match[0])), grep, as_json)
 
 
