@@ -157,6 +157,22 @@ def test_workers_write_the_same_bytes_as_one_process(tmp_path, bfcl_store, share
     assert one.manifest("BFCL")["totals"]["rejected"] > 0  # rejects are part of what was compared
 
 
+def test_workers_run_the_verified_wheel_even_when_the_parent_path_lists_another_copy(tmp_path, bfcl_store,
+                                                                                    monkeypatch):
+    """Workers inherit the parent's sys.path; an unverified bfcl_eval copy listed ahead of the pinned wheel
+    (an earlier run's wheel in another folder) must not be what the workers import."""
+    stale = tmp_path / "stale" / "bfcl_eval-2026.3.23-py3-none-any.whl"
+    stale.parent.mkdir()
+    wheel = next(bfcl_store.raw_dir("BFCL").glob("bfcl_eval-*.whl"))
+    shutil.copyfile(wheel, stale)
+    store = _bfcl_store(tmp_path / "data", bfcl_store)
+    monkeypatch.syspath_prepend(str(wheel.resolve()))
+    monkeypatch.syspath_prepend(str(stale))  # ahead of the pinned wheel, as a leftover would be
+    process(get_source("BFCL"), store, subsets=["multi_turn_base"], progress=False, workers=2)
+    totals = store.manifest("BFCL")["totals"]
+    assert totals["in"] == 200 and totals["rejected"] == 0, (store.processed_dir("BFCL") / "rejects.jsonl").read_text()[:500]
+
+
 def test_a_subset_run_leaves_what_a_full_run_leaves_without_reading_the_other_subsets(tmp_path, bfcl_store, monkeypatch):
     from opentoollab.datasets import store as store_module
 

@@ -274,8 +274,11 @@ class Runtime:
             if self.wheel is not None:
                 status = verify_wheel(self.wheel, trust=self.trust)
                 path = str(self.wheel)
-                if path not in sys.path:
-                    sys.path.insert(0, path)
+                # first on the path even when already on it: a worker process inherits its parent's path, which
+                # may list another bfcl_eval copy (an earlier run's wheel) ahead of this one
+                if path in sys.path:
+                    sys.path.remove(path)
+                sys.path.insert(0, path)
                 self._source = os.path.realpath(path)
             else:
                 self._source = _installed_origin(self.trust)
