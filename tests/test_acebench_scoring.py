@@ -137,6 +137,7 @@ NORMAL = ("normal_atom_bool", "normal_atom_enum", "normal_atom_list", "normal_at
           "normal_multi_turn_user_adjust", "normal_multi_turn_user_switch", "normal_similar_api", "normal_preference")
 
 
+@pytest.mark.slow  # the parity sweep: .ci/run's second tier (pytest -m slow)
 @pytest.mark.parametrize("language", ["en", "zh"])
 def test_normal_verdicts_equal_official_on_gold_and_wrong_answers(ace, samples, official, language):
     agree, disagree, kinds, gold_right, total = 0, [], Counter(), 0, 0

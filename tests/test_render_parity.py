@@ -60,6 +60,7 @@ def _chats(bfcl_samples, model: str, reasoning: bool = False):
             yield to_chat(sample, tool_changes="union", reasoning=reasoning)
 
 
+@pytest.mark.slow  # the parity sweep: .ci/run's second tier (pytest -m slow)
 @pytest.mark.parametrize("model", list(BUILTINS))
 def test_builtin_equals_official_on_bfcl(model, bfcl_samples, shared):
     renderer = get_renderer(model)

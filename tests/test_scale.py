@@ -240,6 +240,7 @@ def test_tag_and_mix_give_the_same_bytes_for_any_number_of_workers(tmp_path, bfc
     assert mixes[0][2]["duplicate_exact"] + mixes[0][2]["duplicate_near"] > 0  # dedup did something
 
 
+@pytest.mark.slow  # the parity sweep: .ci/run's second tier (pytest -m slow)
 def test_ray_engine_writes_what_one_process_writes(tmp_path, bfcl_store, monkeypatch):
     pytest.importorskip("ray")
     monkeypatch.setenv("RAY_AUTH_MODE", "disabled")  # a throwaway local cluster needs no token

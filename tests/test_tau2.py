@@ -126,6 +126,7 @@ def _official_rewards(official, runtime, domain, task, messages):
         official.communicate.calculate_reward(task=model, full_trajectory=trajectory), model
 
 
+@pytest.mark.slow  # the parity sweep: .ci/run's second tier (pytest -m slow)
 @pytest.mark.parametrize("domain,count", [("airline", 2), ("retail", 2), ("telecom", 10)])
 def test_rewards_equal_official_evaluators_with_executed_conversations(samples, runtime, official, domain, count):
     checked = 0

@@ -171,6 +171,7 @@ def _official_reward(runtime, sample, line) -> float:
     return reward
 
 
+@pytest.mark.slow  # the parity sweep: .ci/run's second tier (pytest -m slow)
 @pytest.mark.parametrize("wrong", [False, True], ids=["gold", "wrong_write"])
 def test_loop_rewards_gold_1_and_a_wrong_write_0_like_the_official_evaluator(store, runtime, picked, tmp_path, wrong):
     script = Script(picked, runtime, wrong=wrong)
