@@ -33,7 +33,6 @@ import contextvars
 import copy
 import decimal
 import importlib
-import hashlib
 import inspect
 import json
 import math
@@ -42,6 +41,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..format.jsonl import sha256_file
 from .base import MAX_RESULT_CHARS, CallTimeout, time_limit
 
 PINNED_PACKAGE = "bfcl-eval"
@@ -194,12 +194,7 @@ def storable(value: Any) -> Any:
 _VERIFIED: dict[str, str] = {}  # path → "pinned" or "trusted"
 
 
-def sha256_of(path: str | os.PathLike) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+sha256_of = sha256_file  # the name the runtimes use
 
 
 def verify_wheel(wheel: str | os.PathLike, *, trust: bool = False) -> str:
