@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from opentoollab.datasets.sources import get_source
-from opentoollab.datasets.stats import file_stats
+from opentoollab.tag.stats import file_stats
 from opentoollab.datasets.store import Store, process
 from opentoollab.format.jsonl import iter_samples
 from opentoollab.trainer.report import build_site, load_models, resolve

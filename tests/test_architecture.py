@@ -118,7 +118,7 @@ def test_the_rule_catches_an_upward_import(tmp_path, monkeypatch, upward):
         target = fake / path.relative_to(PACKAGE)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(path.read_text("utf-8"))
-    (fake / "datasets" / "stats.py").write_text((PACKAGE / "datasets" / "stats.py").read_text("utf-8") + f"\n{upward}\n")
+    (fake / "datasets" / "export.py").write_text((PACKAGE / "datasets" / "export.py").read_text("utf-8") + f"\n{upward}\n")
     monkeypatch.setattr(__import__(__name__), "PACKAGE", fake)
     with pytest.raises(AssertionError):
         test_imports_point_down_only()

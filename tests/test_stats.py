@@ -52,3 +52,36 @@ def test_one_corpus_keeps_plain_subset_rows(root):
     assert rows["M-M"]["no_call"] == 6 and rows["S-M"]["parallel"] == 3
     out = _stats(root, "ToolBench/G3")
     assert out.splitlines()[0].split() == ["dataset", "samples", "tools", "repository"]
+
+
+def _tag_counts(path):
+    from opentoollab.tag.tagging import tag_file
+
+    counts = {"samples": 0, "parallel": 0, "dependent": 0, "multi_turn": 0, "no_call": 0, "turns": 0, "calls": 0}
+    for _number, _text, record in tag_file(path):
+        if not record["categories"] and any(p["rule"] in ("schema", "json") for p in record["problems"]):
+            continue  # not a sample: stats counts it as invalid
+        found = set(record["categories"])
+        counts["samples"] += 1
+        counts["parallel"] += bool(found & {"parallel", "parallel_multiple"})
+        for name in ("dependent", "multi_turn", "no_call"):
+            counts[name] += name in found
+        counts["turns"] += record["counts"]["turns"]
+        counts["calls"] += record["counts"]["calls"]
+    return counts
+
+
+def test_stats_and_tag_report_count_the_same_samples(bfcl_store, root):
+    """One definition for both commands: on every BFCL subset (where BFCL's one-turn multi-turn conversations and
+    its relevance samples used to split them) and the processed slices, each structure column equals tag's count."""
+    from opentoollab.tag.stats import file_stats
+
+    paths = list(bfcl_store.subset_files("BFCL")) + [p for p in sorted((root / "processed").rglob("*.jsonl"))
+                                                       if p.name not in ("rejects.jsonl",)]
+    rows = file_stats(paths, [f"{p.parent.name}/{p.stem}" for p in paths])
+    for path, row in zip(paths, rows):
+        assert {k: row[k] for k in _tag_counts(path)} == _tag_counts(path), path
+    bfcl = [row for row in rows if row["subset"].startswith("BFCL/")]
+    multi = [r for r in bfcl if r["subset"].startswith("BFCL/multi_turn")]
+    assert [r["multi_turn"] for r in multi] == [r["samples"] for r in multi]  # every conversation BFCL calls multi-turn
+    assert next(r for r in bfcl if r["subset"] == "BFCL/live_relevance")["no_call"] == 0

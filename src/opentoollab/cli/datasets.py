@@ -216,7 +216,7 @@ def stats(names, as_json, only_overview, store):
 
     NAMES are processed corpus names (NAME or NAME/subset) or paths to .jsonl files; none = every processed corpus.
     """
-    from ..datasets.stats import COLUMNS, OVERVIEW_COLUMNS, file_stats, overview
+    from ..tag.stats import COLUMNS, OVERVIEW_COLUMNS, file_stats, overview
 
     names = list(names) or store.processed_names()
     if not names:

@@ -76,6 +76,11 @@ def _schema_problems(sample: Any) -> list[Problem]:
     return problems
 
 
+def matches_schema(sample: Any) -> bool:
+    """True when the value is strict JSON and a sample by the format's schema (semantic checks not run)."""
+    return not json_problem(sample) and _validator()[0].is_valid(sample)
+
+
 def validate_sample(sample: Any) -> list[Problem]:
     """All problems of one sample; schema problems first. Semantic checks run only on schema-valid samples.
 

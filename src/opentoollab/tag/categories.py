@@ -66,7 +66,9 @@ def _waves(calls: list[dict], ids: list[str]) -> list[list[int]]:
 
 
 
-def structure(sample: Sample) -> tuple[list[str], list[str], str, dict[str, int]]:
+def structure(sample: Sample, with_language: bool = True) -> tuple[list[str], list[str], str, dict[str, int]]:
+    """(categories, categories taken from meta, language, counts) of a schema-valid sample; the language is
+    ``und`` without ``with_language`` (``datasets stats`` counts structure only)."""
     ids = assign_call_ids(sample)
     hints = meta_hints(sample_meta(sample))
     found: set[str] = set()
@@ -141,7 +143,7 @@ def structure(sample: Sample) -> tuple[list[str], list[str], str, dict[str, int]
                 from_meta.append(shape)
     categories = [name for name in CATEGORIES if name in found]
     counts = {"turns": turns, "calls": calls, "waves": waves_total, "tools": len(all_tools), "tokens": tokens}
-    language = sample_meta(sample).get("language") or sample_language(sample)  # conversion detected it
+    language = (sample_meta(sample).get("language") or sample_language(sample)) if with_language else "und"
     return categories, sorted(from_meta, key=CATEGORIES.index), language, counts
 
 

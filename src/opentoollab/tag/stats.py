@@ -1,4 +1,12 @@
-"""Per-subset statistics of unified samples (``python datasets stats``)."""
+"""Per-subset statistics of unified samples (``python datasets stats``).
+
+The structure columns (parallel, dependent, multi_turn, no_call) are ``tag``'s categories of the sample
+(``categories.structure``), so ``datasets stats`` and ``tag report`` count the same samples: a BFCL
+multi-turn conversation with one user turn is multi-turn because its corpus says so, and a relevance
+sample (any call is right) is not a no-call sample. A value that is not a sample by the format's schema
+counts as invalid, as ``tag`` counts it in no category.
+May import: ``opentoollab.format``, ``opentoollab.datasets``, ``opentoollab.tag``.
+"""
 
 from __future__ import annotations
 
@@ -7,32 +15,22 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..format.jsonl import iter_lines
-from ..format.sample import CALL_ROLES, Sample, canonical_json, json_problem
+from ..format.sample import Sample, canonical_json
+from ..format.validate import matches_schema
+from .categories import structure
 
 COLUMNS = ["subset", "samples", "tools", "turns", "calls", "parallel", "dependent", "multi_turn", "no_call", "system"]
 
 
 def sample_figures(sample: Sample) -> dict[str, int]:
-    """Counts for one sample: user turns, calls, and 0/1 flags for its structure (messages that are not
-    objects, and call lists that are not lists of objects, count as nothing)."""
-    turns = calls = parallel = dependent = system = 0
-    for message in sample:
-        role = message.get("role") if isinstance(message, dict) else None
-        if role == "user":
-            turns += 1
-        elif role == "system":
-            system = 1
-        elif role in CALL_ROLES:
-            content = message.get("content")
-            content = [call for call in content if isinstance(call, dict)] if isinstance(content, list) else []
-            calls += len(content)
-            independent = sum(1 for call in content if not call.get("depend_on"))
-            if independent >= 2:
-                parallel = 1
-            if any(call.get("depend_on") for call in content):
-                dependent = 1
-    return {"turns": turns, "calls": calls, "parallel": parallel, "dependent": dependent,
-            "multi_turn": int(turns > 1), "no_call": int(calls == 0), "system": system}
+    """Counts for one schema-valid sample: user turns, calls, and 0/1 flags for its structure (tag's categories)."""
+    categories, _, _, counts = structure(sample, with_language=False)
+    found = set(categories)
+    return {"turns": counts["turns"], "calls": counts["calls"],
+            "parallel": int("parallel" in found or "parallel_multiple" in found),
+            "dependent": int("dependent" in found), "multi_turn": int("multi_turn" in found),
+            "no_call": int("no_call" in found),
+            "system": int(any(message["role"] == "system" for message in sample))}
 
 
 def subset_stats(subset: str, samples: Iterable[Sample], tools: set[str] | None = None) -> dict[str, Any]:
@@ -42,7 +40,7 @@ def subset_stats(subset: str, samples: Iterable[Sample], tools: set[str] | None 
     before = len(tools)
     count = invalid = 0
     for sample in samples:
-        if not isinstance(sample, list) or json_problem(sample):  # not a sample, or not strict JSON
+        if not matches_schema(sample):  # not strict JSON, or not a sample
             invalid += 1
             continue
         count += 1
@@ -87,7 +85,7 @@ def overview(store: Any) -> list[dict[str, Any]]:
 
     ``store``: an ``opentoollab.datasets.store.Store``. The repository column is the adapter's homepage.
     """
-    from .sources import canonical_name, get_source
+    from ..datasets.sources import canonical_name, get_source
 
     rows = []
     for name in store.processed_names():
