@@ -82,6 +82,8 @@ def test_messages_rendered_by_the_official_template_equal_text(model, bfcl_store
     renderer = get_renderer(model)
     template = JinjaTemplate((shared / "chat_templates" / renderer.template_file).read_text(), renderer.special_tokens)
     texts, messages = rows(tmp_path / "t" / "train.jsonl"), rows(tmp_path / "m" / "train.jsonl")
+    unsafe = {r["id"] for r in rows(tmp_path / "m" / "skipped.jsonl") if r["reason"] == "hf_datasets_float"}
+    texts = [t for t in texts if t["id"] not in unsafe]  # rows HF datasets would change (object arguments only)
     assert len(texts) == len(messages) > 0
     for text, row in zip(texts, messages):
         assert row["id"] == text["id"]

@@ -62,6 +62,27 @@ def test_messages_rows_come_back_unchanged_from_json_and_parquet(model, argument
             assert template.render(row["messages"], tools) == text["text"]
 
 
+@pytest.mark.parametrize("model", ["Qwen2.5", "Llama-3.1", "Mistral-v0.3"])
+def test_object_arguments_rows_that_hf_datasets_would_change_are_skipped_and_counted(model, corpus, tmp_path):
+    """Templates that print arguments with tojson need objects; HF datasets re-parses floats in them. With the
+    default every written row loads back unchanged and every row it would change is a counted skip; written anyway
+    (--no-hf-safe) exactly those rows change."""
+    manifest = _prepare(corpus, model, tmp_path / "m", format="messages")
+    assert manifest["options"]["arguments"] == "object" and manifest["options"]["hf_safe"] is True
+    written = _rows(tmp_path / "m" / "train.jsonl")
+    loaded = _load(tmp_path / "m" / "train.jsonl", tmp_path / "cache")
+    assert len(loaded) == len(written) and sum(a != b for a, b in zip(written, loaded)) == 0
+    unsafe = manifest["counts"]["skipped_by_reason"].get("hf_datasets_float", 0)
+    assert unsafe > 0  # BFCL's permittivities (8.854e-12 → 0.0) and the like
+    skipped_ids = {json.loads(line)["id"] for line in (tmp_path / "m" / "skipped.jsonl").read_text("utf-8").splitlines()
+                   if json.loads(line)["reason"] == "hf_datasets_float"}
+    everything = _prepare(corpus, model, tmp_path / "all", format="messages", hf_safe=False)
+    assert everything["counts"]["out"] == manifest["counts"]["out"] + unsafe
+    rows = _rows(tmp_path / "all" / "train.jsonl")
+    again = _load(tmp_path / "all" / "train.jsonl", tmp_path / "cache")
+    assert {a["id"] for a, b in zip(rows, again) if a != b} == skipped_ids
+
+
 def test_templates_that_quote_text_arguments_keep_objects():
     assert text_arguments_accepted(get_renderer("Qwen3")) and text_arguments_accepted(get_renderer("Hermes-3"))
     assert not text_arguments_accepted(get_renderer("Qwen2.5"))

@@ -154,6 +154,10 @@ def _slug(text: str) -> str:
 @click.option("--arguments", type=click.Choice(["auto", "text", "object"]), default="auto", show_default=True,
               help="--format messages: tool-call arguments as JSON text (lossless through HF datasets) or objects; "
                    "auto = text when the template prints text arguments as is (Qwen3, Hermes), else objects.")
+@click.option("--hf-safe/--no-hf-safe", default=True, show_default=True,
+              help="--format messages with object arguments: skip rows whose arguments HF datasets would load with other "
+                   "numbers (it re-parses floats with pandas: 0.3 → 0.30000000000000004, 8.854e-12 → 0.0), counted as "
+                   "hf_datasets_float; the text format with --tokenizer keeps them exactly.")
 @click.option("--max-tokens", type=click.IntRange(1), default=None, metavar="N",
               help="With --tokenizer: skip rows whose rendered text is longer than N tokens (any --format; counted as "
                    "too_long in the manifest and skipped.jsonl) instead of letting the trainer truncate them.")
@@ -163,7 +167,7 @@ def _slug(text: str) -> str:
 @scale_options()
 @data_dir_option
 def prepare(store, datasets_, model, chat_template, tokenizer, fmt, out, val_size, seed, reasoning, tool_changes,
-            date, template_options, no_validate, keep_trailing, arguments, max_tokens, allow_eval, quiet,
+            date, template_options, no_validate, keep_trailing, arguments, hf_safe, max_tokens, allow_eval, quiet,
             scale) -> None:
     """Render samples in a model's exact chat template and write trainer-ready files + a manifest.
 
@@ -209,7 +213,7 @@ def prepare(store, datasets_, model, chat_template, tokenizer, fmt, out, val_siz
     out_dir = Path(out) if out else Path("trainer") / "prepared" / name
     options = Options(format=fmt, val_size=val_size, seed=seed, reasoning=reasoning, tool_changes=tool_changes,
                       validate=not no_validate, tokenizer=token_source, keep_trailing=keep_trailing,
-                      arguments=arguments, max_tokens=max_tokens, extra=options_extra)
+                      arguments=arguments, hf_safe=hf_safe, max_tokens=max_tokens, extra=options_extra)
     # lines the mix rejected (not JSON, not a valid sample) are skipped here too: in = out + skipped, all in skipped.jsonl
     rejected = [BadRecord(f"{r['file']}:{r['line']}", r["reason"],
                           "invalid_sample" if r["reason"].startswith("invalid sample") else "unreadable")

@@ -50,6 +50,7 @@ class Options:
     keep_trailing: bool = False  # keep a last tool result / user turn (nothing is learned from it)
     arguments: str = "auto"  # messages rows: call arguments as JSON "text", "object", or "auto" (text if the template takes it)
     max_tokens: int | None = None  # with a tokenizer: rows whose rendered text is longer are skipped ("too_long")
+    hf_safe: bool = True  # messages rows with object arguments that HF datasets would load changed are skipped
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -79,6 +80,7 @@ class RowShape:
 
     renderer: Any = None
     text_arguments: bool = False  # messages: tool-call arguments as JSON text
+    hf_safe: bool = True  # messages with object arguments: skip rows HF datasets would change ("hf_datasets_float")
     result_join: str | None = None  # sharegpt: how parallel results share one observation (None: a JSON list)
 
 
@@ -95,16 +97,53 @@ def _text_arguments(message: dict[str, Any]) -> dict[str, Any]:
         for c in calls]}
 
 
+def _has_float(value: Any) -> bool:
+    if isinstance(value, float):
+        return True
+    if isinstance(value, dict):
+        return any(_has_float(v) for v in value.values())
+    return isinstance(value, list) and any(_has_float(v) for v in value)
+
+
+def hf_datasets_keeps(arguments: Any) -> bool:
+    """Whether ``load_dataset("json")`` gives these call arguments back unchanged when they are objects.
+
+    HF datasets (5.x) stores a field whose shape varies across rows as JSON text: it parses the line with
+    pandas' ujson (imprecise floats), writes the field with it (10 decimals) and parses it again, so
+    ``0.3`` comes back ``0.30000000000000004`` and ``8.854e-12`` as ``0.0``. That round trip, run with the
+    same functions, decides; values without floats always survive (and without pandas there is no HF datasets).
+    """
+    if not _has_float(arguments):
+        return True
+    try:
+        from pandas.io.json import ujson_dumps, ujson_loads
+    except ImportError:
+        return True
+    text = json.dumps(arguments)
+    return json.dumps(ujson_loads(ujson_dumps(ujson_loads(text)))) == text
+
+
 def messages_row(chat: Chat, rendered: Rendered, shape: RowShape) -> dict[str, Any]:
     """TRL SFTTrainer / ms-swift conversational rows: ``{"id", "messages", "tools"}``.
 
     ``tools`` is JSON text (both trainers ``json.loads`` a string), null when the sample has none;
     call arguments are JSON text when the template prints a string as is (``shape.text_arguments``).
+    Otherwise they stay objects, and a row HF datasets would load with other values (see
+    ``hf_datasets_keeps``) is skipped as ``hf_datasets_float`` unless ``shape.hf_safe`` is off: the
+    ``text`` rows with ``--tokenizer`` keep those samples exactly.
     """
     template_chat = getattr(shape.renderer, "template_chat", None)
     if template_chat is not None:
         chat = template_chat(chat)
     messages = [_text_arguments(m) for m in chat.messages] if shape.text_arguments else chat.messages
+    if shape.hf_safe and not shape.text_arguments:
+        for message in messages:
+            for call in message.get("tool_calls") or []:
+                arguments = call["function"].get("arguments")
+                if not isinstance(arguments, str) and not hf_datasets_keeps(arguments):
+                    raise Skip("hf_datasets_float", f"HF datasets would load {call['function']['name']}'s arguments "
+                                                    f"{json.dumps(arguments)[:200]} with other numbers; use the text format with "
+                                                    f"--tokenizer for this model, or --no-hf-safe to write it anyway")
     return {"id": chat.id, "messages": messages, "tools": tojson(chat.tools) if chat.tools else None}
 
 
@@ -263,7 +302,7 @@ def text_arguments_accepted(renderer: Renderer) -> bool:
 def row_shape(renderer: Renderer, renderer_name: str | None, options: Options) -> RowShape:
     text = options.arguments == "text" or (options.arguments == "auto" and options.format == "messages"
                                            and text_arguments_accepted(renderer))
-    return RowShape(renderer, text, RESULT_JOINS.get(renderer_name or ""))
+    return RowShape(renderer, text, options.hf_safe, RESULT_JOINS.get(renderer_name or ""))
 
 
 def render_one(sample: Any, renderer: Renderer, options: Options,
@@ -404,7 +443,8 @@ def prepare(samples: Iterable[Any], renderer: Renderer, out_dir: str | os.PathLi
                     "tool_changes": options.tool_changes, "validate": options.validate,
                     "keep_trailing": options.keep_trailing,
                     **({"max_tokens": options.max_tokens} if options.max_tokens else {}),
-                    **({"arguments": "text" if shape.text_arguments else "object"} if options.format == "messages" else {}),
+                    **({"arguments": "text" if shape.text_arguments else "object", "hf_safe": options.hf_safe}
+                       if options.format == "messages" else {}),
                     **options.extra},
         "inputs": inputs or [],
         "counts": {"in": count_in, "out": n_out, "train": n_out - n_val, "val": n_val,
