@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from adapter_support import run
-from opentoollab.format.language import detect_language, sample_language, user_text, with_language
+from opentoollab.format.language import (LANGUAGES, MAX_CHARS, detect_language, detect_languages, sample_language,
+                                         user_text, with_language)
 from opentoollab.format.sample import meta
 from opentoollab.tag.tagging import tag_sample
 
@@ -107,3 +108,107 @@ def test_tag_uses_meta_language_else_the_same_detector():
                                            ("Peux-tu me donner la météo actuelle pour Paris ?", "fr")])
 def test_scripts_and_latin_languages(text, language):
     assert detect_language(text) == language
+
+
+# ----------------------------------------------------------------------------- the fast classifier
+OTHER_SLICES = {"Seal-Tools": "seal_tools", "TaskBench": "taskbench", "ToolAlpaca": "toolalpaca",
+                "MTU-Bench": "mtu_bench", "ToolBench": "toolbench"}
+
+
+@pytest.fixture(scope="module")
+def py3langid_classify():
+    """py3langid itself, restricted to our languages: what ``detect_language`` must answer."""
+    from opentoollab.format.language import Py3langid
+
+    return Py3langid().detect
+
+
+@pytest.fixture(scope="module")
+def user_texts(bfcl_samples, slice_samples, shared, tmp_path_factory) -> list[str]:
+    """Every user text of BFCL (17 categories), of all ten ../shared/samples corpora, and the labelled sample."""
+    from opentoollab.datasets.sources import get_source
+    from opentoollab.datasets.store import Store, process
+    from opentoollab.format.jsonl import iter_samples
+
+    store = Store(tmp_path_factory.mktemp("other_slices"))
+    others = []
+    for name, folder in OTHER_SLICES.items():
+        process(get_source(name), store, origin=shared / "samples" / folder, progress=False)
+        others += [s for path in store.subset_files(name) for s in iter_samples(path)]
+    samples = [s for group in (*bfcl_samples.values(), *slice_samples.values()) for s in group] + others
+    texts = [user_text(s) for s in samples]
+    texts += [json.loads(line)["text"] for line in LABELS.read_text("utf-8").splitlines()]
+    texts += ["HELLO, HOW ARE YOU?", "ÇA VA ?", "\ud800 lone surrogate ok", "a" * 5000, "x", "1 2 3 é"]
+    assert len(samples) > 5000  # 4,438 of BFCL, 740 of the ten slices
+    return texts
+
+
+def test_same_answers_as_py3langid_on_every_user_text(user_texts, py3langid_classify):
+    """The batched DFA walk and float64 scoring give py3langid's language on every text, one by one and in
+    batches, and the exact float32 path (used near ties) agrees too."""
+    from opentoollab.format.language import _model
+
+    expected = [py3langid_classify(text) for text in user_texts]
+    assert detect_languages(user_texts) == expected
+    assert [detect_language(text) for text in user_texts[::7]] == expected[::7]
+    model = _model()
+    exact = [model.exact(model.encode(text[:MAX_CHARS])) for text in user_texts if any(c.isalpha() for c in text[:MAX_CHARS])]
+    assert exact == [e for e, text in zip(expected, user_texts) if any(c.isalpha() for c in text[:MAX_CHARS])]
+    assert len(set(expected)) >= 10 and detect_languages([]) == []
+
+
+def test_dfa_window_is_proved_on_the_tables():
+    """The state after any text is the state after its last ``window`` bytes: checked here by walking
+    random texts byte by byte against the window rule."""
+    import numpy as np
+    from opentoollab.format.language import _model
+
+    model = _model()
+    assert model.window == 6
+    rng = np.random.default_rng(7)
+    data = rng.choice(np.frombuffer("the cat 的猫 кот ".encode() + bytes(range(256)), np.uint8), 3000)
+    state, states = 0, []
+    for byte in data.tolist():  # py3langid's walk
+        state = int(model.nextmove[model.rowbase[state] + byte])
+        states.append(state)
+    assert model.states(data.tobytes()).tolist() == states
+
+
+def test_model_cache_is_written_once_then_read_and_rebuilt_when_broken(tmp_path, monkeypatch, py3langid_classify):
+    from opentoollab.format import langmodel
+
+    monkeypatch.setenv(langmodel.CACHE_ENV, str(tmp_path / "cache"))
+    texts = ["Qual a temperatura atual em Divinópolis?", "请帮我查询北京明天的天气", "What's the weather in Boston?"]
+    (tmp_path / "cache" / "langid-0ld").mkdir(parents=True)  # another py3langid version's: replaced
+    model = langmodel.load_model(LANGUAGES)
+    [folder] = (tmp_path / "cache").iterdir()
+    assert sorted(p.name for p in folder.iterdir()) == sorted([f"{n}.npy" for n in langmodel._FILES] + ["meta.json"])
+    assert json.loads((folder / "meta.json").read_text())["languages"] == list(LANGUAGES)
+
+    def no_build(*args):
+        raise AssertionError("the cache was not used")
+    monkeypatch.setattr(langmodel, "_build", no_build)
+    cached = langmodel.load_model(LANGUAGES)
+    assert cached.classify(texts) == model.classify(texts) == [py3langid_classify(t) for t in texts] == ["pt", "zh", "en"]
+
+    monkeypatch.undo()
+    monkeypatch.setenv(langmodel.CACHE_ENV, str(tmp_path / "cache"))
+    (folder / "nextmove.npy").write_bytes((folder / "nextmove.npy").read_bytes()[:1000])  # cut short
+    assert langmodel.load_model(LANGUAGES).classify(texts) == ["pt", "zh", "en"]
+    assert langmodel._read(folder) is not None  # rebuilt in place
+
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    arrays = {name: __import__("numpy").load(folder / f"{name}.npy") for name in langmodel._FILES}
+    langmodel._write(blocked / "langid-x", arrays, {})  # cannot be written: no error, nothing left
+    assert blocked.read_text() == "not a folder"
+
+
+def test_cache_folder_follows_the_environment(monkeypatch, tmp_path):
+    from opentoollab.format import langmodel
+
+    monkeypatch.delenv(langmodel.CACHE_ENV, raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert langmodel.cache_root() == tmp_path / "xdg" / "opentoollab"
+    monkeypatch.setenv(langmodel.CACHE_ENV, str(tmp_path / "mine"))
+    assert langmodel.cache_root() == tmp_path / "mine"

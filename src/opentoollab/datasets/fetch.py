@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -101,6 +100,8 @@ def pypi_download(package: str, version: str, sha256: str, dest: Path, *, find_l
 
     ``find_links``: a local folder or index page to take the file from with no network (pip --no-index).
     """
+    import subprocess  # here: every command imports this module, only downloads run pip
+
     dest.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=dest, prefix=".pip-") as tmp:
         command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--disable-pip-version-check",

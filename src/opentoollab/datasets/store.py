@@ -267,8 +267,11 @@ def _process(source: Source, store: Store, *, origin: str | os.PathLike | None =
         subset_table = {subset: subset_table[subset] for subset in order}
         catalog: dict[bytes, Tool] = {}
         for subset in order:  # the catalog a full run gives, whichever subsets this run redid
-            tools = subset_tools[subset].values() if subset in subset_tools else _parse_tools(sections.get(subset, b""))
-            for tool in tools:
+            if subset in subset_tools:  # converted here: keyed by their digests already
+                for digest, tool in subset_tools[subset].items():
+                    catalog.setdefault(digest, tool)
+                continue
+            for tool in _parse_tools(sections.get(subset, b"")):
                 catalog.setdefault(tool_digest(tool.key), tool)
         _write_index(work / INDEX, {s: sections.get(s, b"") for s in order}, {s: reject_ranges.get(s, []) for s in order})
     except BaseException:

@@ -17,7 +17,6 @@ With ``workers <= 1`` everything runs in the calling process.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import queue
 import traceback
@@ -43,6 +42,8 @@ def resolve_workers(workers: int | None) -> int:
 
 
 def _context(preload: Iterable[str] = ()):
+    import multiprocessing  # here: one-process runs (most) never start a pool
+
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload([__name__, *preload])  # only takes effect before the server starts

@@ -22,6 +22,7 @@ from ...tools.bfcl_runtime import (PINNED_SHA256, PINNED_VERSION, PINNED_WHEEL, 
                                    Runtime, RuntimeUnavailable, UnverifiedRuntime, parse_call, storable)
 from ..fetch import copy_local, hub_snapshot, pypi_download, write_provenance
 from ...format.sample import CallNumbering, Sample, decode_line, loads_strict
+from ...format import fastjson
 from ...format.schema_types import normalize_schema
 from .base import Context, FetchError, RawRecord, Reject, Source
 
@@ -33,6 +34,7 @@ HUB_REPO = "gorilla-llm/Berkeley-Function-Calling-Leaderboard"
 # that commit (plus every file's sha256) goes into the provenance; pass --revision SHA to pin.
 HUB_REVISION = "main"
 WHEEL_DATA = "bfcl_eval/data/"
+TOOL_CACHE = 50_000  # converted single-turn tools kept per run (BFCL has ~3,400 distinct ones)
 
 SINGLE_TURN = (
     "simple_python", "simple_java", "simple_javascript", "multiple", "parallel", "parallel_multiple",
@@ -170,6 +172,7 @@ class BFCL(Source):
         self._runtime_error: str | None = None
         self._func_docs: dict[str, list[dict]] = {}
         self._tool_of: dict[str, dict] = {}  # multi-turn function docs are shared: convert each once
+        self._tool_by_text: dict[bytes, dict] = {}  # single-turn docs repeat across records: converted once
 
     # ------------------------------------------------------------------ fetching
     def fetch(self, dest: Path, *, origin: str | None = None, revision: str | None = None,
@@ -202,7 +205,7 @@ class BFCL(Source):
         unknown = sorted(set(subsets or ()) - set(self.subsets))
         if unknown:
             raise FetchError(f"unknown BFCL subsets {unknown}; known: {', '.join(self.subsets)}")
-        self._func_docs, self._tool_of = {}, {}
+        self._func_docs, self._tool_of, self._tool_by_text = {}, {}, {}
         if any(c in MULTI_TURN and files.find(c) for c in wanted):
             try:  # refuse unverified code once, clearly, before any record is converted
                 self._runtime.verify()
@@ -277,7 +280,7 @@ class BFCL(Source):
         functions = entry.get("function")
         if not isinstance(functions, list):
             raise Reject("record has no 'function' list")
-        tools = [convert_tool(doc) for doc in functions]
+        tools = [self._tool(doc) for doc in functions]
         if len(entry["question"]) != 1:
             raise Reject(f"single-turn category with {len(entry['question'])} turns")
         messages = [{"role": "candidate_tools", "content": tools}, *_messages(entry["question"][0], "question[0]")]
@@ -294,6 +297,19 @@ class BFCL(Source):
             names = {tool["name"] for tool in tools}
             messages.append({"role": "tool_call_ground_truth", "content": [_ground_truth_call(c, names) for c in truth]})
         return messages
+
+    def _tool(self, doc: Any) -> dict[str, Any]:
+        """``convert_tool``, one object per distinct doc (the same JSON text): 6,226 docs of the 8 single-turn
+        categories are 2,407 distinct ones, and the samples' tool catalog keys each object once."""
+        text = fastjson.dumps_bytes(doc, unchecked=True) if isinstance(doc, dict) else None
+        if text is None:  # a value orjson refuses (a huge integer): converted each time
+            return convert_tool(doc)
+        tool = self._tool_by_text.get(text)
+        if tool is None:
+            if len(self._tool_by_text) >= TOOL_CACHE:
+                self._tool_by_text.clear()
+            tool = self._tool_by_text[text] = convert_tool(doc)
+        return tool
 
     def _multi_turn(self, entry: dict, record: RawRecord) -> list[dict]:
         truth = record.data["ground_truth"]
