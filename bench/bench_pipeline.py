@@ -1,6 +1,7 @@
 """The whole pipeline on a synthetic corpus: process → tag → mix (exact + near dedup + decontamination) → prepare.
 
     python bench/bench_pipeline.py [--samples 100000 1000000] [--workers N] [--keep DIR]
+    python bench/bench_pipeline.py --prepare-workers [--samples 50000]   # prepare --workers 1 against 2
 
 Builds N samples in a real corpus layout (a generated run: DIR/raw/<run>.jsonl, read through the
 `generated` adapter), a synthetic evaluation set that some training samples copy (so decontamination
@@ -161,12 +162,66 @@ def pipeline(n: int, workers: int | None, keep: Path | None) -> list[dict]:
             shutil.rmtree(folder, ignore_errors=True)
 
 
+def _outputs(folder: Path) -> dict[str, bytes]:
+    files = {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+    manifest = json.loads(files.pop("manifest.json"))
+    manifest.pop("seconds")
+    return {**files, "manifest.json": json.dumps(manifest).encode()}
+
+
+def prepare_workers(n: int, keep: Path | None) -> None:
+    """``trainer prepare`` of N unified samples with --workers 1 and 2 (the whole command, in its own process):
+    wall seconds, the rendering stage's seconds (manifest), the speed-up and whether the files are the same bytes."""
+    folder = Path(tempfile.mkdtemp(prefix=f"otl-prepare-{n}-", dir=keep))
+    try:
+        rng = random.Random(18)
+        tools = _tools(rng)
+        corpus, plain = folder / "samples.jsonl", folder / "plain.jsonl"  # plain: without ids, for the tokenizer
+        with open(corpus, "w", encoding="utf-8") as out, open(plain, "w", encoding="utf-8") as first:
+            for k in range(n):
+                item = sample(k, rng, tools, "bench")
+                out.write(json.dumps([{"role": "id", "content": f"Synthetic_bench_{k}"}, *item], separators=(",", ":")) + "\n")
+                if k < 3000:
+                    first.write(json.dumps(item) + "\n")
+        tok = tokenizer(folder, plain)
+        load = os.getloadavg()
+        print(f"trainer prepare, {n:,} samples ({corpus.stat().st_size / 1e6:,.0f} MB), {os.cpu_count()} cores, "
+              f"load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}", flush=True)
+        for label, extra in (("text", []), ("messages", ["--format", "messages", "--no-hf-safe"]),
+                             ("sharegpt", ["--format", "sharegpt"]), ("text --tokenizer", ["--tokenizer", str(tok)])):
+            wall, rendering, files = {}, {}, {}
+            for workers in (1, 2):
+                out = folder / f"out{workers}"
+                shutil.rmtree(out, ignore_errors=True)
+                row = stage("prepare", ["trainer", "prepare", "--datasets", str(corpus), "--model", "Qwen2.5", "--out",
+                                        str(out), "-q", "--data-dir", str(folder / "data"), "--workers", str(workers), *extra])
+                wall[workers] = row["seconds"]
+                rendering[workers] = json.loads((out / "manifest.json").read_text())["seconds"]
+                files[workers] = _outputs(out)
+            print(f"  {label:17s} command 1: {wall[1]:6.1f}s  2: {wall[2]:6.1f}s  {wall[1] / wall[2]:.2f}x   "
+                  f"rendering stage 1: {rendering[1]:6.1f}s  2: {rendering[2]:6.1f}s  {rendering[1] / rendering[2]:.2f}x (target >= 1.7x)  "
+                  f"identical bytes: {files[1] == files[2]}", flush=True)
+        load = os.getloadavg()
+        print(f"  load average after: {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}")
+    finally:
+        if keep is None:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--samples", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--samples", type=int, nargs="+", default=None, help="[default: 100000 1000000; "
+                                                                             "with --prepare-workers 50000]")
     parser.add_argument("--workers", type=int, default=None, help="--workers for every stage [default: the commands' own]")
     parser.add_argument("--keep", type=Path, default=None, help="build under this folder and keep it")
+    parser.add_argument("--prepare-workers", action="store_true",
+                        help="only trainer prepare, --workers 1 against 2 (speed-up, identical bytes)")
     args = parser.parse_args()
+    if args.prepare_workers:
+        for n in args.samples or [50_000]:
+            prepare_workers(n, args.keep)
+        return
+    args.samples = args.samples or [100_000, 1_000_000]
     results = {n: pipeline(n, args.workers, args.keep) for n in args.samples}
     if len(results) > 1:
         (small, first), (large, last) = sorted(results.items())[0], sorted(results.items())[-1]

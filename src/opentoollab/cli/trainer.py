@@ -164,7 +164,7 @@ def _slug(text: str) -> str:
 @click.option("--allow-eval", is_flag=True, help="Allow training on evaluation sets such as BFCL (refused by default: a model "
                                                  "trained on them cannot be evaluated on them); flagged in the output and manifest.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or table.")
-@scale_options()
+@scale_options(default="every core; rendering only from 2,000 samples on")
 @data_dir_option
 def prepare(store, datasets_, model, chat_template, tokenizer, fmt, out, val_size, seed, reasoning, tool_changes,
             date, template_options, no_validate, keep_trailing, arguments, hf_safe, max_tokens, allow_eval, quiet,
@@ -174,7 +174,7 @@ def prepare(store, datasets_, model, chat_template, tokenizer, fmt, out, val_siz
     Every input sample is either written or skipped with a counted reason (skipped.jsonl), e.g. when
     the official template cannot express it (Llama 3.x and parallel calls).
     """
-    from ..trainer.prepare import BadRecord, Options, file_info, prepare as run, read_files
+    from ..trainer.prepare import BadRecord, LineAt, Options, file_info, prepare as run, read_files
     from ..datasets.store import resolve_inputs
 
     if val_size < 0:
@@ -221,8 +221,11 @@ def prepare(store, datasets_, model, chat_template, tokenizer, fmt, out, val_siz
     inputs = ([{"mix": mixed[1]}] if mixed else []) + [file_info(path) for path in files]
     if warnings:
         info["warnings"] = warnings
-    samples = itertools.chain(rejected, mixed[0]) if mixed else read_files(files)
-    manifest = run(samples, renderer, out_dir, options, renderer_info=info, inputs=inputs, name=name, progress=not quiet)
+    # where the mix's lines are: the rendering workers read and parse them (part of the parallel work)
+    samples = (itertools.chain(rejected, (LineAt(str(mixed[0].files[i]), offset) for i, offset in mixed[0].picks))
+               if mixed else read_files(files))
+    manifest = run(samples, renderer, out_dir, options, renderer_info=info, inputs=inputs, name=name,
+                   progress=not quiet, workers=scale.workers)
     counts = manifest["counts"]
     if not quiet and counts["skipped_by_reason"]:
         print_table([{"reason": r, "samples": n} for r, n in counts["skipped_by_reason"].items()], ["reason", "samples"])

@@ -5,23 +5,26 @@ the pipeline is ``samples → to_chat → renderer → row`` with every sample e
 skipped with a counted reason (``skipped.jsonl``: id, reason, detail). Outputs: ``train.jsonl``,
 ``val.jsonl`` (with ``val_size``), ``manifest.json``, and for ``sharegpt`` a ``dataset_info.json``.
 With a tokenizer, ``text`` rows also get ``input_ids`` and ``labels`` (-100 outside the spans).
+Samples are rendered on ``workers`` processes (``render_item``); the files are the same bytes for any number.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
 import json
 import os
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, NamedTuple
 
 from .. import __version__
 from ..format.jsonl import atomic_writer, iter_lines, write_json
 from ..format import fastjson
+from ..format.parallel import Workers, resolve_workers
 from .tokenize import IGNORE_INDEX, RowEncoder, token_labels  # noqa: F401  (re-exported)
 from .render.base import Chat, Rendered, Renderer, Skip, to_chat, tojson
 from ..format.validate import validate_sample
@@ -36,6 +39,13 @@ class BadRecord:
     where: str
     reason: str
     kind: str = "unreadable"  # the skip reason it is counted under (a mix's rejects: "invalid_sample" too)
+
+
+class LineAt(NamedTuple):
+    """Where a sample's JSON line is (a mix's pick): read and parsed where it is rendered, in a worker process."""
+
+    path: str
+    offset: int
 
 
 @dataclass
@@ -220,6 +230,11 @@ def sharegpt_row(chat: Chat, rendered: Rendered, shape: RowShape) -> dict[str, A
 ROW_BUILDERS = {"text": text_row, "messages": messages_row, "sharegpt": sharegpt_row}
 
 
+def encode_row(value: Any) -> bytes:
+    """A row (or a part of one) as its line in the output: compact JSON, non-ASCII kept, UTF-8."""
+    return fastjson.dumps_bytes(value) or json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
 def dataset_info(name: str, files: dict[str, str]) -> dict[str, Any]:
     """LLaMA-Factory ``dataset_info.json`` entries registering the sharegpt files."""
     entry = {"formatting": "sharegpt", "columns": {"messages": "conversations", "system": "system", "tools": "tools"},
@@ -332,16 +347,116 @@ def _val_key(seed: int, identifier: str) -> bytes:
     return hashlib.sha256(f"{seed}/{identifier}".encode("utf-8")).digest()[:8]
 
 
-def _sample_label(sample: Any, position: int) -> str:
+def _sample_label(sample: Any) -> str | None:
+    """The sample's id, if it has one (the writer numbers the others ``#position``)."""
     if isinstance(sample, list) and sample and isinstance(sample[0], dict) and sample[0].get("role") == "id":
         return str(sample[0].get("content"))
-    return f"#{position}"
+    return None
+
+
+# --- per sample, in ``--workers`` processes (or here with one) ----------------------------------------
+# A worker gets the input items as they come and sends back plain data: the row's JSON, or why it is
+# skipped. Given a LineAt it reads and parses the line itself: sending a parsed sample costs as much as
+# parsing it, and sending the line is most of the writing process's cost.
+# Ids of repeated samples, counts, tokens and the files are decided by the writer, in input order.
+
+AUTO_PARALLEL_SAMPLES = 2000  # fewer samples: starting worker processes costs more than it saves
+RENDER_CHUNK = 256  # samples per message to a worker (~25 ms of work): less traffic for the writing process
+RENDER_WINDOW = 2  # chunks in flight per worker: one being rendered, one waiting (memory stays bounded)
+_WORK: dict[str, Any] = {}
+
+
+def renderer_spec(renderer: Renderer) -> tuple | None:
+    """What rebuilds ``renderer`` in a worker process: the renderer itself when it pickles, a Jinja template's
+    source and settings (its compiled sandbox does not pickle); None when neither."""
+    import pickle
+
+    from .render.jinja import JinjaRenderer
+
+    if type(renderer) is JinjaRenderer:
+        template = renderer.template
+        special = {k: v for k, v in template.kwargs.items() if k != "date_string"}
+        return ("jinja", template.source, special, renderer.origin, template.date_string)
+    try:
+        pickle.dumps(renderer)
+    except Exception:  # a caller's own renderer holding something unpicklable: rendered in this process
+        return None
+    return ("object", renderer)
+
+
+def init_worker(spec: tuple, options: Options, shape: RowShape, with_text: bool) -> None:
+    """Set up a worker (or this process): the renderer from its ``renderer_spec``, options, row shape, and
+    whether the rendered text and spans go back too (to be tokenized)."""
+    if spec[0] == "jinja":
+        from .render.jinja import JinjaRenderer
+
+        _kind, source, special, origin, date = spec
+        renderer = JinjaRenderer(source, special, origin=origin, date_string=date)
+    else:
+        renderer = spec[1]
+    _WORK.update(renderer=renderer, options=options, shape=dataclasses.replace(shape, renderer=renderer),
+                 with_text=with_text, handles={})
+
+
+def _read(where: LineAt) -> bytes:
+    handles = _WORK["handles"]
+    handle = handles.get(where.path)
+    if handle is None:
+        handle = handles[where.path] = open(where.path, "rb")
+    handle.seek(where.offset)
+    return handle.readline()
+
+
+def render_item(item: Any) -> tuple:
+    """One input item (a sample, a BadRecord, a ``LineAt`` or a JSON line as bytes) → ``("row", label, row id,
+    row JSON, notes, text, spans)`` (text and spans only when tokenized) or ``("skip", label, reason,
+    detail)``; label is None for a sample without an id. Never raises on content (after ``init_worker``)."""
+    label = None
+    try:
+        if isinstance(item, LineAt):
+            item = _read(item)
+        sample = json.loads(item) if isinstance(item, bytes) else item
+        label = _sample_label(sample)
+        row, notes, rendered = render_one(sample, _WORK["renderer"], _WORK["options"], _WORK["shape"])
+        line = encode_row(row)
+    except Skip as exc:
+        return ("skip", label, exc.reason, exc.detail)
+    except Exception as exc:  # a malformed sample the checks did not catch: logged, never a crash
+        return ("skip", label, "error", f"{type(exc).__name__}: {exc}")
+    if _WORK["with_text"]:
+        return ("row", label, row["id"], line, notes, rendered.text, rendered.spans)
+    return ("row", label, row["id"], line, notes, None, None)
+
+
+def _renamed(line: bytes, old: Any, new: str) -> bytes:
+    """A row's JSON with another id (rows start with their id)."""
+    head = b'{"id":' + encode_row(old)
+    if line.startswith(head):
+        return b'{"id":' + encode_row(new) + line[len(head):]
+    row = json.loads(line)
+    row["id"] = new
+    return encode_row(row)
+
+
+def _worker_count(samples: Iterable[Any], workers: int | None) -> tuple[int, Iterator[Any]]:
+    """(processes, the same items): ``workers`` None → every core, unless the input has fewer than
+    ``AUTO_PARALLEL_SAMPLES`` items (looked ahead, kept and given back in front)."""
+    items = iter(samples)
+    if workers is not None:
+        return resolve_workers(workers), items
+    head = list(itertools.islice(items, AUTO_PARALLEL_SAMPLES))
+    return (resolve_workers(None) if len(head) >= AUTO_PARALLEL_SAMPLES else 1), itertools.chain(head, items)
 
 
 def prepare(samples: Iterable[Any], renderer: Renderer, out_dir: str | os.PathLike, options: Options, *,
             renderer_info: dict[str, Any], inputs: list[dict[str, Any]] | None = None, name: str = "opentoollab",
-            total: int | None = None, progress: bool = True) -> dict[str, Any]:
-    """Render every sample and write the split files, ``skipped.jsonl`` and ``manifest.json``; returns the manifest."""
+            total: int | None = None, progress: bool = True, workers: int | None = 1) -> dict[str, Any]:
+    """Render every sample and write the split files, ``skipped.jsonl`` and ``manifest.json``; returns the manifest.
+
+    ``samples`` yields samples, ``BadRecord``s, or where samples' JSON lines are (``LineAt``) or the lines
+    (bytes), read and parsed where they are rendered. ``workers`` processes render them (None: every core
+    when there are ``AUTO_PARALLEL_SAMPLES`` or more); the files are the same bytes for any number.
+    """
     from tqdm import tqdm
 
     if options.format not in FORMATS:
@@ -361,51 +476,51 @@ def prepare(samples: Iterable[Any], renderer: Renderer, out_dir: str | os.PathLi
     # rows wait in ``pending`` so their texts are tokenized as one batch on every core (trainer/tokenize.py)
     # (--max-tokens needs the token count of every format's rendered text; only text rows keep the ids)
     batched = options.tokenizer is not None and (options.format == "text" or bool(options.max_tokens))
-    render_options = dataclasses.replace(options, tokenizer=None) if batched else options
-    pending: list[tuple[str, dict[str, Any], Rendered]] = []
+    pending: list[tuple[str, Any, bytes, str | None, Any]] = []  # (label, row id, row JSON, text, spans)
     encoder = RowEncoder(options.tokenizer) if batched else None
+    processes, items = _worker_count(samples, workers)
+    spec = renderer_spec(renderer) if processes > 1 else None
+    if spec is None:
+        processes, spec = 1, ("object", renderer)
+    pool = Workers(processes, init_worker, (spec, dataclasses.replace(options, tokenizer=None),
+                                            dataclasses.replace(shape, renderer=None), batched))
 
     def write_rows() -> None:
-        kept = pending
+        kept = [(label, line) for label, _, line, _, _ in pending]
         if batched and pending:
-            encoded = encoder.encode([r.text for _, _, r in pending], [r.spans for _, _, r in pending])
+            encoded = encoder.encode([text for *_, text, _ in pending], [spans for *_, spans in pending])
             kept = []
-            for (label, row, rendered), (ids, labels) in zip(pending, encoded):
+            for (label, row_id, line, _, _), (ids, labels) in zip(pending, encoded):
                 if options.max_tokens and len(ids) > options.max_tokens:
                     skipped["too_long"] += 1
-                    skip_log.write(json.dumps({"id": row["id"], "reason": "too_long",
+                    skip_log.write(json.dumps({"id": row_id, "reason": "too_long",
                                                "detail": f"{len(ids)} tokens > --max-tokens {options.max_tokens}"},
                                               ensure_ascii=False) + "\n")
                     continue
-                if options.format == "text":
-                    row["input_ids"], row["labels"] = ids, labels
+                if options.format == "text":  # the row's last two fields
+                    line = b"".join((line[:-1], b',"input_ids":', encode_row(ids),
+                                     b',"labels":', encode_row(labels), b"}"))
                 tokens["total"] += len(ids)
                 tokens["learned"] += len(labels) - labels.count(IGNORE_INDEX)
                 tokens["longest"] = max(tokens["longest"], len(ids))
-                kept.append((label, row, rendered))
-        for label, row, _ in kept:
-            keys.append(_val_key(options.seed, label))
-            rows.write((fastjson.dumps(row) or json.dumps(row, ensure_ascii=False, separators=(",", ":"))) + "\n")
+                kept.append((label, line))
+        keys.extend(_val_key(options.seed, label) for label, _ in kept)
+        rows.write(b"".join(line + b"\n" for _, line in kept))
         pending.clear()
     try:
-        with open(spool, "w", encoding="utf-8", newline="\n") as rows, \
+        with pool, open(spool, "wb") as rows, \
                 atomic_writer(out / "skipped.jsonl") as skip_log:
-            for sample in tqdm(samples, total=total, desc=f"rendering ({renderer_info.get('name')})", unit=" samples",
-                               disable=None if progress else True, mininterval=0.5, leave=False):
-                label = _sample_label(sample, count_in)
+            for result in tqdm(pool.imap(render_item, items, chunk=RENDER_CHUNK, window=RENDER_WINDOW), total=total, unit=" samples",
+                               desc=f"rendering ({renderer_info.get('name')})", disable=None if progress else True,
+                               mininterval=0.5, leave=False):
+                label = f"#{count_in}" if result[1] is None else result[1]
                 count_in += 1
-                try:
-                    row, row_notes, rendered = render_one(sample, renderer, render_options, shape)
-                except Skip as exc:
-                    skipped[exc.reason] += 1
-                    skip_log.write(json.dumps({"id": label, "reason": exc.reason, "detail": exc.detail},
+                if result[0] == "skip":
+                    skipped[result[2]] += 1
+                    skip_log.write(json.dumps({"id": label, "reason": result[2], "detail": result[3]},
                                               ensure_ascii=False) + "\n")
                     continue
-                except Exception as exc:  # a malformed sample the checks above did not catch: log, never crash
-                    skipped["error"] += 1
-                    skip_log.write(json.dumps({"id": label, "reason": "error", "detail": f"{type(exc).__name__}: {exc}"},
-                                              ensure_ascii=False) + "\n")
-                    continue
+                _, _, row_id, line, row_notes, text, spans = result
                 for note in row_notes:
                     if note.startswith("trailing_dropped:"):
                         trimmed["samples"] += 1
@@ -414,8 +529,8 @@ def prepare(samples: Iterable[Any], renderer: Renderer, out_dir: str | os.PathLi
                         notes[note] += 1
                 copies[label] += 1
                 if copies[label] > 1:  # drawn again (upsampling): ID#2, ID#3 … point back to ID
-                    row["id"] = f"{label}#{copies[label]}"
-                pending.append((label, row, rendered))
+                    line, row_id = _renamed(line, row_id, f"{label}#{copies[label]}"), f"{label}#{copies[label]}"
+                pending.append((label, row_id, line, text, spans))
                 if len(pending) >= TOKEN_BATCH:
                     write_rows()
             write_rows()
@@ -423,12 +538,17 @@ def prepare(samples: Iterable[Any], renderer: Renderer, out_dir: str | os.PathLi
         n_val = min(n_out, round(options.val_size * n_out) if options.val_size < 1 else int(options.val_size))
         val_rows = set(sorted(range(n_out), key=keys.__getitem__)[:n_val]) if n_val else set()
         files = {"train": "train.jsonl", **({"val": "val.jsonl"} if n_val else {})}
-        with open(spool, encoding="utf-8") as rows, atomic_writer(out / "train.jsonl") as train, \
-                (atomic_writer(out / "val.jsonl") if n_val else open(os.devnull, "w")) as val:
-            for index, line in enumerate(rows):
-                (val if index in val_rows else train).write(line)
+        if not n_val:  # every row is a training row: the spool, complete, becomes the file
+            os.replace(spool, out / "train.jsonl")
+        else:
+            with open(spool, "rb") as rows, atomic_writer(out / "train.jsonl", "wb") as train, \
+                    atomic_writer(out / "val.jsonl", "wb") as val:
+                for index, line in enumerate(rows):
+                    (val if index in val_rows else train).write(line)
     finally:
         spool.unlink(missing_ok=True)
+        for handle in _WORK.pop("handles", {}).values():  # the lines this process read itself
+            handle.close()
     if not n_val:
         (out / "val.jsonl").unlink(missing_ok=True)
     if options.format == "sharegpt":
