@@ -2,6 +2,7 @@
 
     python bench/bench_pipeline.py [--samples 100000 1000000] [--workers N] [--keep DIR]
     python bench/bench_pipeline.py --prepare-workers [--samples 50000]   # prepare --workers 1 against 2
+    python bench/bench_pipeline.py --compare-workers [--samples 100000]  # process, tag, mix: --workers 1 against 2
 
 Builds N samples in a real corpus layout (a generated run: DIR/raw/<run>.jsonl, read through the
 `generated` adapter), a synthetic evaluation set that some training samples copy (so decontamination
@@ -208,6 +209,52 @@ def prepare_workers(n: int, keep: Path | None) -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
+def _digests(paths: list[Path]) -> dict[str, str]:
+    """sha256 of every file below the paths, manifests left out (they hold timings)."""
+    import hashlib
+
+    out = {}
+    for path in paths:
+        for file in sorted(path.rglob("*") if path.is_dir() else [path]):
+            if file.is_file() and not file.name.endswith("manifest.json"):
+                out[str(file)] = hashlib.sha256(file.read_bytes()).hexdigest()
+    return out
+
+
+def compare_workers(n: int, keep: Path | None) -> None:
+    """process → tag → mix of N samples with --workers 1, then again with --workers 2 in the same folders:
+    per stage the wall seconds, the speed-up and whether every output file is the same bytes."""
+    folder = Path(tempfile.mkdtemp(prefix=f"otl-workers-{n}-", dir=keep))
+    try:
+        raw, eval_file = build(folder, n)
+        data = folder / "data"
+        load = os.getloadavg()
+        print(f"--workers 1 against 2, {n:,} samples, {os.cpu_count()} cores, load average {load[0]:.1f} / {load[1]:.1f}",
+              flush=True)
+        commands = {
+            "process": (["datasets", "process", "generated", "--from", str(raw), "-q", "--data-dir", str(data)],
+                        [data / "processed", data / "tools"]),
+            "tag": (["tag", "run", "--datasets", "generated", "-q", "--data-dir", str(data)], [data / "tags"]),
+            "mix": (["trainer", "mix", "-d", "generated", "-o", str(folder / "mix.jsonl"), "--eval-set", str(eval_file),
+                     "-q", "--data-dir", str(data)], [folder / "mix.jsonl", folder / "mix.removed.jsonl"]),
+        }
+        seconds: dict[str, dict[int, float]] = {name: {} for name in commands}
+        digests: dict[str, dict[int, dict]] = {name: {} for name in commands}
+        for workers in (1, 2):
+            for name, (command, outputs) in commands.items():
+                seconds[name][workers] = stage(name, [*command, "--workers", str(workers)])["seconds"]
+                digests[name][workers] = _digests(outputs)
+        for name in commands:
+            one, two = seconds[name][1], seconds[name][2]
+            print(f"  {name:8s} 1: {one:7.1f}s  2: {two:7.1f}s  speed-up {one / two:.2f}x (target >= 1.7x)  "
+                  f"identical bytes: {digests[name][1] == digests[name][2]} ({len(digests[name][1])} files)", flush=True)
+        load = os.getloadavg()
+        print(f"  load average after: {load[0]:.1f} / {load[1]:.1f}")
+    finally:
+        if keep is None:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--samples", type=int, nargs="+", default=None, help="[default: 100000 1000000; "
@@ -216,7 +263,13 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, default=None, help="build under this folder and keep it")
     parser.add_argument("--prepare-workers", action="store_true",
                         help="only trainer prepare, --workers 1 against 2 (speed-up, identical bytes)")
+    parser.add_argument("--compare-workers", action="store_true",
+                        help="process, tag and mix with --workers 1 against 2 (speed-up, identical bytes)")
     args = parser.parse_args()
+    if args.compare_workers:
+        for n in args.samples or [100_000]:
+            compare_workers(n, args.keep)
+        return
     if args.prepare_workers:
         for n in args.samples or [50_000]:
             prepare_workers(n, args.keep)
