@@ -16,6 +16,7 @@ modules change, and explain each survivor there (equivalent) or add a test that 
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import json
 import os
 import shutil
@@ -30,22 +31,45 @@ VENV = CACHE / "mutmut-venv"
 MUTMUT = "mutmut==3.8.1"
 SRC = "src/opentoollab/"
 
+LINKS_FAST = [f"tests/test_links.py::{name}" for name in (
+    "test_trivial_values_are_never_linkable", "test_a_token_from_a_result_becomes_a_link_with_depend_on",
+    "test_user_given_values_echoes_and_same_list_calls_are_not_linked",
+    "test_nested_values_whole_results_and_the_most_recent_result",
+    "test_numbers_must_match_exactly_and_dotted_keys_are_skipped", "test_store_hook_counts_links_and_can_be_switched_off",
+    "test_resolving_every_inferred_link_gives_back_the_original_values", "test_adapter_and_inference_agree_with_a_direct_call")]
+CONCURRENCY_FAST = [f"tests/test_concurrency.py::{name}" for name in (
+    "test_a_busy_lock_is_one_clear_line", "test_a_kill_between_the_renames_is_finished_by_the_next_run",
+    "test_catalog_and_folder_are_one_unit_when_the_catalog_rename_fails",
+    "test_leftovers_of_killed_runs_are_cleaned_or_recovered", "test_tag_run_out_keeps_each_corpus_apart")]
+STORE_FAST = [f"tests/test_store.py::{name}" for name in (
+    "test_bad_records_go_to_rejects_with_location_and_reason", "test_cli_exit_code_only_fails_when_a_whole_subset_fails",
+    "test_corrupt_download_is_caught_by_checksum")]
+
 # group → (modules to mutate, tests that run against them, mutant-name globs to restrict to (all when empty)).
 # Groups in PREBUILT mutate nothing that processing runs: their tests read one BFCL data root processed up front
 # (tests/conftest.py, OPENTOOLLAB_TEST_BFCL_DATA) instead of processing BFCL again for every mutant.
 GROUPS: dict[str, tuple[list[str], list[str], list[str]]] = {
+    # format and store skip the tests that process all of BFCL (bfcl_store, the two-run race: 6-12 s per mutant);
+    # tests/test_mutation_kills_core.py processes a few real BFCL records instead (carry-over, byte identity)
     "format": ([SRC + "format/sample.py", SRC + "format/validate.py", SRC + "format/jsonl.py", SRC + "format/links.py"],
-               ["tests/test_validate.py", "tests/test_links.py", "tests/test_fuzz_inputs.py",
-                "tests/test_security_limits.py", "tests/test_concurrency.py", "tests/test_planted_store_rejects.py",
-                "tests/test_mutation_kills.py"], []),
+               ["tests/test_validate.py", *LINKS_FAST, "tests/test_fuzz_inputs.py", "tests/test_security_limits.py",
+                *CONCURRENCY_FAST, "tests/test_planted_store_rejects.py", "tests/test_mutation_kills.py",
+                "tests/test_mutation_kills_core.py"], []),
     "store": ([SRC + "datasets/store.py", SRC + "datasets/convert.py"],  # convert: one record's conversion
-              ["tests/test_planted_store_rejects.py", "tests/test_store.py", "tests/test_concurrency.py",
-               "tests/test_toolace.py", "tests/test_mutation_kills.py"], []),
+              ["tests/test_planted_store_rejects.py", *STORE_FAST, *CONCURRENCY_FAST, "tests/test_toolace.py",
+               "tests/test_links.py::test_store_hook_counts_links_and_can_be_switched_off",
+               "tests/test_mutation_kills.py", "tests/test_mutation_kills_core.py"],
+              # the pipeline's bookkeeping: totals, reject paths, the atomic swap, subset carry-over (about 14 min on
+              # 2 shared cores; paths, CLI lookups, progress bars and the per-record conversion helpers are left out)
+              [f"opentoollab.datasets.store.x_{name}__mutmut_*" for name in (
+                  "_process", "_carry_over", "_merge_rejects")]
+              + [f"opentoollab.datasets.convert.x_{name}__mutmut_*" for name in ("_rejected", "invalid_reason")]),
     "dedup": ([SRC + "trainer/dedup.py", SRC + "trainer/decontaminate.py"],
               ["tests/test_planted_dedup.py", "tests/test_dedup.py", "tests/test_decontaminate.py",
                "tests/test_mutation_kills.py"], []),
     "checker": ([SRC + "benchmark/scoring/checker.py"],
-                ["tests/test_score_rules.py", "tests/test_score_parity.py", "tests/test_mutation_kills.py"], []),
+                ["tests/test_score_rules.py", "tests/test_score_parity.py", "tests/test_mutation_kills.py",
+                 "tests/test_mutation_kills_checker.py"], []),
     # the renderers' span logic: Builder (every renderer marks its learned text through it)
     "spans": ([SRC + "trainer/render/base.py"],
               ["tests/test_planted_spans.py", "tests/test_render_parity.py::test_spans_cover_exactly_the_assistant_parts",
@@ -133,12 +157,13 @@ def prebuilt_bfcl(work: Path) -> Path:
 KILLED_OR_TIMEOUT = {1, 3, 24, -24, 36, 152, 255}  # mutmut's exit codes for "killed" and "timeout"
 
 
-def survivors_of(work: Path) -> list[str]:
-    """The mutants of the last run in ``work`` that were not killed."""
+def survivors_of(work: Path, only: list[str]) -> list[str]:
+    """The mutants of the last run in ``work`` that were not killed (or not run), among the group's ``only`` globs."""
     names = []
     for meta in (work / "mutants").rglob("*.py.meta"):
         codes = json.loads(meta.read_text("utf-8"))["exit_code_by_key"]
-        names += [name for name, code in codes.items() if code not in KILLED_OR_TIMEOUT]
+        names += [name for name, code in codes.items() if code not in KILLED_OR_TIMEOUT
+                  and (not only or any(fnmatch.fnmatch(name, glob) for glob in only))]
     return names
 
 
@@ -150,7 +175,7 @@ def run_group(group: str, python: Path, children: int, rerun: bool = False) -> d
         for folder in (work / "tests", work / "mutants" / "tests"):
             shutil.rmtree(folder)
             shutil.copytree(REPO / "tests", folder, ignore=shutil.ignore_patterns("__pycache__"))
-        selected = survivors_of(work)
+        selected = survivors_of(work, names)
     else:
         prepare(group, work)
         selected = names
