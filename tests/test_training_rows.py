@@ -179,3 +179,28 @@ def test_near_dedup_keeps_step_records(slice_samples):
     near = NearDeduper()
     near.check("\n".join(user_turns(steps[0])), "a", step_key(steps[0]))
     assert near.check("\n".join(user_turns(twin)), "b", step_key(twin)) is not None  # a true copy still goes
+
+
+def test_trainer_ms_swift_skips_what_its_template_would_change_and_counts_it(corpus, tmp_path):
+    """The ecosystem tier checks the written rows with ms-swift itself; here: each kind is found, counted, and gone."""
+    plain = _prepare(corpus, "Qwen2.5", tmp_path / "any", format="messages", arguments="text")
+    swift = _prepare(corpus, "Qwen2.5", tmp_path / "swift", format="messages", arguments="text", trainer="ms-swift")
+    reasons = swift["counts"]["skipped_by_reason"]
+    kinds = {k: reasons.get(k, 0) for k in ("swift_user_after_tool", "swift_merged_turns", "swift_text_beside_calls")}
+    assert all(kinds.values()), kinds  # BFCL multi-turn, back-to-back turns, API-Bank's text beside calls
+    assert swift["counts"]["out"] == plain["counts"]["out"] - sum(kinds.values())
+    for row in _rows(tmp_path / "swift" / "train.jsonl"):
+        messages = row["messages"]
+        assert not any(a["role"] == "tool" and b["role"] == "user" for a, b in zip(messages, messages[1:]))
+        assert not any(m["role"] == "assistant" and m.get("content") and m.get("tool_calls") for m in messages)
+    assert swift["options"]["trainer"] == "ms-swift" and plain["options"]["trainer"] == "any"
+
+
+def test_trainer_ms_swift_needs_the_messages_format(bfcl_store):
+    from click.testing import CliRunner
+
+    from opentoollab.cli import main
+
+    result = CliRunner().invoke(main, ["trainer", "prepare", "--datasets=BFCL/parallel", "--allow-eval", "--trainer=ms-swift",
+                                       "--data-dir", str(bfcl_store.root)])
+    assert result.exit_code == 2 and "--format messages" in result.output

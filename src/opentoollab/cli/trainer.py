@@ -158,6 +158,10 @@ def _slug(text: str) -> str:
               help="--format messages with object arguments: skip rows whose arguments HF datasets would load with other "
                    "numbers (it re-parses floats with pandas: 0.3 → 0.30000000000000004, 8.854e-12 → 0.0), counted as "
                    "hf_datasets_float; the text format with --tokenizer keeps them exactly.")
+@click.option("--trainer", "for_trainer", type=click.Choice(["any", "ms-swift"]), default="any", show_default=True,
+              help="--format messages for ms-swift: skip (counted) the rows its template would encode differently from "
+                   "the model's official template — a user turn right after tool results (it refuses them), two user "
+                   "turns or plain replies in a row (it merges them), text beside calls (it drops the newline).")
 @click.option("--max-tokens", type=click.IntRange(1), default=None, metavar="N",
               help="With --tokenizer: skip rows whose rendered text is longer than N tokens (any --format; counted as "
                    "too_long in the manifest and skipped.jsonl) instead of letting the trainer truncate them.")
@@ -167,7 +171,7 @@ def _slug(text: str) -> str:
 @scale_options(default="every core; rendering only from 2,000 samples on")
 @data_dir_option
 def prepare(store, datasets_, model, chat_template, tokenizer, fmt, out, val_size, seed, reasoning, tool_changes,
-            date, template_options, no_validate, keep_trailing, arguments, hf_safe, max_tokens, allow_eval, quiet,
+            date, template_options, no_validate, keep_trailing, arguments, hf_safe, for_trainer, max_tokens, allow_eval, quiet,
             scale) -> None:
     """Render samples in a model's exact chat template and write trainer-ready files + a manifest.
 
@@ -179,6 +183,8 @@ def prepare(store, datasets_, model, chat_template, tokenizer, fmt, out, val_siz
 
     if val_size < 0:
         fail("--val-size must be >= 0", 2)
+    if for_trainer != "any" and fmt != "messages":
+        fail(f"--trainer {for_trainer} reads --format messages", 2)
     if max_tokens and not tokenizer:
         fail("--max-tokens counts tokens: give --tokenizer PATH_OR_HUB_ID too", 2)
     specs = [s for s in datasets_.split(",") if s.strip()]
@@ -213,7 +219,7 @@ def prepare(store, datasets_, model, chat_template, tokenizer, fmt, out, val_siz
     out_dir = Path(out) if out else Path("trainer") / "prepared" / name
     options = Options(format=fmt, val_size=val_size, seed=seed, reasoning=reasoning, tool_changes=tool_changes,
                       validate=not no_validate, tokenizer=token_source, keep_trailing=keep_trailing,
-                      arguments=arguments, hf_safe=hf_safe, max_tokens=max_tokens, extra=options_extra)
+                      arguments=arguments, hf_safe=hf_safe, trainer=for_trainer, max_tokens=max_tokens, extra=options_extra)
     # lines the mix rejected (not JSON, not a valid sample) are skipped here too: in = out + skipped, all in skipped.jsonl
     rejected = [BadRecord(f"{r['file']}:{r['line']}", r["reason"],
                           "invalid_sample" if r["reason"].startswith("invalid sample") else "unreadable")
