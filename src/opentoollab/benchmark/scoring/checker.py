@@ -125,11 +125,11 @@ def _type_check(param: str, value: Any, candidates: list, description: str, expe
     if answer_type is not None and type(value) == answer_type:
         # A "variable" (value typed like the possible answers); after a failed nested check BFCL still fails it.
         if nested_error:
-            return {**verdict(False, "type_error:nested", nested_error), "is_variable": True}
+            return verdict(False, "type_error:nested", nested_error)
         return {**OK, "is_variable": True}
     message = (f"Incorrect type for parameter {param!r}. Expected type {description}, got {type(value).__name__}. "
                f"Parameter value: {value!r}.")
-    return {**verdict(False, "type_error:simple", " ".join(filter(None, [nested_error, message]))), "is_variable": False}
+    return verdict(False, "type_error:simple", " ".join(filter(None, [nested_error, message])))
 
 
 def _string_check(param: str, value: str, candidates: list) -> dict[str, Any]:
@@ -151,27 +151,29 @@ def _list_check(param: str, value: list, candidates: list) -> dict[str, Any]:
 
 
 def _dict_check(param: str, value: dict, candidates: list) -> dict[str, Any]:
-    result = verdict(False, "dict_checker:unclear")
+    result = verdict(False, "dict_checker:unclear")  # BFCL's verdict when every candidate is "" (only omission allowed)
     for answer in candidates:
         if answer == "":
             continue
-        result = verdict(False, "dict_checker:unclear")
-        flag = True
+        # BFCL's (error type, message) list for this candidate: a wrong key or value, then (checked regardless) a
+        # missing key; its error type is the last one set
+        errors = []
         for key, item in value.items():
             if key not in answer:
-                result, flag = verdict(False, "value_error:dict_key", f"Unexpected dict key parameter: '{key}'."), False
+                errors = [("value_error:dict_key", f"Unexpected dict key parameter: '{key}'.")]
                 break
             standard = standardize(item) if type(item) == str else item
             if standard not in _standard_list(answer[key]):
-                result, flag = verdict(False, "value_error:dict_value", f"Invalid value for parameter {key!r}: "
-                                       f"{item!r}. Expected one of {_standard_list(answer[key])}."), False
+                errors = [("value_error:dict_value", f"Invalid value for parameter {key!r}: {item!r}. "
+                                                     f"Expected one of {_standard_list(answer[key])}.")]
                 break
         for key, allowed in answer.items():
             if key not in value and "" not in allowed:
-                result, flag = verdict(False, "value_error:dict_key", f"Missing dict key parameter: '{key}'."), False
+                errors.append(("value_error:dict_key", f"Missing dict key parameter: '{key}'."))
                 break
-        if flag:
+        if not errors:
             return OK
+        result = verdict(False, errors[-1][0], " ".join(message for _, message in errors))
     return result
 
 
@@ -239,7 +241,7 @@ def _simple(function: dict, call: dict, answer: dict, options: Options) -> dict[
             value = float(value)  # Python's int → float promotion; never the other way round
         typed = _type_check(param, value, possible[param], description, expected, nested)
         if not typed["valid"]:
-            return verdict(False, typed["error_type"], typed["error"])
+            return typed
         if not typed["is_variable"]:
             if expected == dict:
                 checker = _dict_check
