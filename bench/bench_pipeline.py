@@ -119,6 +119,9 @@ def tokenizer(folder: Path, raw: Path) -> Path:
     return target
 
 
+STAGES = ("process", "tag", "mix", "prepare")
+
+
 def stage(name: str, command: list[str]) -> dict:
     """Run one command (its own process): wall and CPU seconds, peak memory of that process."""
     started = time.perf_counter()
@@ -131,7 +134,7 @@ def stage(name: str, command: list[str]) -> dict:
     return {"stage": name, "seconds": seconds, "cpu": usage.ru_utime + usage.ru_stime, "peak_mb": usage.ru_maxrss / 1024}
 
 
-def pipeline(n: int, workers: int | None, keep: Path | None) -> list[dict]:
+def pipeline(n: int, workers: int | None, keep: Path | None, stages: tuple[str, ...] = STAGES) -> list[dict]:
     folder = Path(tempfile.mkdtemp(prefix=f"otl-pipeline-{n}-", dir=keep))
     try:
         started = time.perf_counter()
@@ -141,19 +144,20 @@ def pipeline(n: int, workers: int | None, keep: Path | None) -> list[dict]:
               f"tokenizer in {time.perf_counter() - started:.1f}s", flush=True)
         data = str(folder / "data")
         jobs = ["--workers", str(workers)] if workers else []
-        rows = [
-            stage("process", ["datasets", "process", "generated", "--from", str(raw), "-q", "--data-dir", data, *jobs]),
-            stage("tag", ["tag", "run", "--datasets", "generated", "-q", "--data-dir", data, *jobs]),
-            stage("mix", ["trainer", "mix", "-d", "generated", "-o", str(folder / "mix.jsonl"), "--eval-set", str(eval_file),
-                          "-q", "--data-dir", data, *jobs]),
-            stage("prepare", ["trainer", "prepare", "--datasets", str(folder / "mix.jsonl"), "--model", "Qwen2.5",
-                              "--tokenizer", str(tok), "--out",
-                              str(folder / "prepared"), "-q", "--data-dir", data, *jobs]),
-        ]
-        mix = json.loads((folder / "mix.manifest.json").read_text())["totals"]
-        tokens = json.loads((folder / "prepared" / "manifest.json").read_text()).get("tokens", {})
-        print(f"  mix: read {mix['read']:,}, contaminated {mix['contaminated']:,}, exact dup {mix['duplicate_exact']:,}, "
-              f"near dup {mix['duplicate_near']:,}, taken {mix['taken']:,}; prepare: {tokens.get('total', 0):,} tokens")
+        commands = {
+            "process": ["datasets", "process", "generated", "--from", str(raw), "-q", "--data-dir", data, *jobs],
+            "tag": ["tag", "run", "--datasets", "generated", "-q", "--data-dir", data, *jobs],
+            "mix": ["trainer", "mix", "-d", "generated", "-o", str(folder / "mix.jsonl"), "--eval-set", str(eval_file),
+                    "-q", "--data-dir", data, *jobs],
+            "prepare": ["trainer", "prepare", "--datasets", str(folder / "mix.jsonl"), "--model", "Qwen2.5",
+                        "--tokenizer", str(tok), "--out", str(folder / "prepared"), "-q", "--data-dir", data, *jobs],
+        }
+        rows = [stage(name, command) for name, command in commands.items() if name in stages]
+        mix = json.loads((folder / "mix.manifest.json").read_text())["totals"] if "mix" in stages else {}
+        tokens = json.loads((folder / "prepared" / "manifest.json").read_text()).get("tokens", {}) if "prepare" in stages else {}
+        if mix:
+            print(f"  mix: read {mix['read']:,}, contaminated {mix['contaminated']:,}, exact dup {mix['duplicate_exact']:,}, "
+                  f"near dup {mix['duplicate_near']:,}, taken {mix['taken']:,}; prepare: {tokens.get('total', 0):,} tokens")
         for row in rows:
             print(f"  {row['stage']:8s} {row['seconds']:8.1f}s wall {row['cpu']:8.1f}s cpu  peak {row['peak_mb']:7.0f} MB  "
                   f"{n / row['seconds']:9,.0f} samples/s")
@@ -263,6 +267,8 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, default=None, help="build under this folder and keep it")
     parser.add_argument("--prepare-workers", action="store_true",
                         help="only trainer prepare, --workers 1 against 2 (speed-up, identical bytes)")
+    parser.add_argument("--stages", nargs="+", choices=STAGES, default=list(STAGES),
+                        help="run only these stages (each needs the ones it reads: mix needs process, prepare needs mix)")
     parser.add_argument("--compare-workers", action="store_true",
                         help="process, tag and mix with --workers 1 against 2 (speed-up, identical bytes)")
     args = parser.parse_args()
@@ -275,7 +281,7 @@ def main() -> None:
             prepare_workers(n, args.keep)
         return
     args.samples = args.samples or [100_000, 1_000_000]
-    results = {n: pipeline(n, args.workers, args.keep) for n in args.samples}
+    results = {n: pipeline(n, args.workers, args.keep, tuple(args.stages)) for n in args.samples}
     if len(results) > 1:
         (small, first), (large, last) = sorted(results.items())[0], sorted(results.items())[-1]
         print(f"peak memory {small:,} → {large:,} samples ({large / small:.0f}x):")

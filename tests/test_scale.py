@@ -278,3 +278,16 @@ def test_band_index_proposes_exactly_the_candidates_of_datasketch(bfcl_samples):
         index.insert(minhash.hashvalues)
         keys.append(key)
     assert proposed > 2000 and len(index) == len(keys)
+
+
+def test_band_index_stores_32_bit_values_and_refuses_wider_ones():
+    import numpy as np
+
+    from opentoollab.trainer.lsh import BandIndex
+
+    index = BandIndex(0.8, 128)
+    values = np.arange(128, dtype=np.uint64) + (1 << 32) - 128  # the largest values datasketch makes
+    assert index.insert(values) == 0 and index.row(0).dtype == np.uint32
+    assert np.array_equal(index.row(0), values) and index.query(values) == [0]
+    with pytest.raises(ValueError, match="32 bits"):
+        index.insert(values + 1)
