@@ -8,6 +8,7 @@ content; ``provenance.json`` records every file's sha256 and size, which ``proce
 
 from __future__ import annotations
 
+import http.client
 import shutil
 import urllib.error
 import urllib.request
@@ -16,6 +17,8 @@ from typing import Any, ClassVar
 
 from ..fetch import check_sha256, copy_local, read_provenance, write_provenance
 from .base import FetchError
+
+RAW_BASE = "https://raw.githubusercontent.com"  # where raw files at a commit are served (tests point it at 127.0.0.1)
 
 
 def github_download(repo: str, commit: str, paths: tuple[str, ...], dest: Path, *, optional: tuple[str, ...] = (),
@@ -27,18 +30,21 @@ def github_download(repo: str, commit: str, paths: tuple[str, ...], dest: Path, 
     """
     fetched = []
     for path in paths:
-        url = f"https://raw.githubusercontent.com/{repo}/{commit}/{path}"
+        url = f"{RAW_BASE}/{repo}/{commit}/{path}"
         target = dest / path
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
             with urllib.request.urlopen(url, timeout=60) as response, open(target, "wb") as out:
                 shutil.copyfileobj(response, out, 1 << 20)
+                size = response.headers.get("Content-Length", "")
+                if size.isdigit() and out.tell() != int(size):  # urllib returns a cut body as if it were whole
+                    raise OSError(f"connection closed after {out.tell():,} of {int(size):,} bytes")
         except urllib.error.HTTPError as exc:
             target.unlink(missing_ok=True)
             if exc.code == 404 and path in optional:
                 continue
             raise FetchError(f"download of {url} failed: HTTP {exc.code}") from None
-        except (urllib.error.URLError, OSError) as exc:
+        except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
             target.unlink(missing_ok=True)
             raise FetchError(f"download of {url} failed: {exc}") from None
         if sha256 and path in sha256:
