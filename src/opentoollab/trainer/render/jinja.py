@@ -163,13 +163,13 @@ def _bounded_environment_class():
             _tick()
             what = getattr(__obj, "__name__", type(__obj).__name__)
             _check_arguments(args, kwargs, what, what)
-            if getattr(__obj, "__name__", "") in ("format", "format_map") and isinstance(getattr(__obj, "__self__", None), str) \
-                    and _WIDTH.search(__obj.__self__):
-                raise TemplateLimit("format width of a million characters or more")
             return _check_value(super().call(__context, __obj, *args, **kwargs), f"the result of {what}")
 
         def getattr(self, obj: Any, attribute: str) -> Any:
             _tick()
+            # checked when read: the sandbox hands out str.format wrapped, so a call no longer shows its string
+            if attribute in ("format", "format_map") and isinstance(obj, str) and _WIDTH.search(obj):
+                raise TemplateLimit("format width of a million characters or more")
             return super().getattr(obj, attribute)
 
         def getitem(self, obj: Any, argument: Any) -> Any:
