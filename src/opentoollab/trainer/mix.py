@@ -10,7 +10,6 @@ May import: ``opentoollab.tag``, ``opentoollab.datasets``, ``opentoollab.format`
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import random
 from array import array
@@ -294,11 +293,11 @@ def write_mix(out: str | Path, mix: Mix, manifest: dict[str, Any]) -> dict[str, 
     Returns the manifest as written: without the per-sample removal list (that is the report
     file), with the output's path, sample count and sha256.
     """
-    from ..format.jsonl import write_json, write_jsonl, write_samples
+    from ..format.jsonl import sha256_file, write_json, write_jsonl, write_samples
 
     path, manifest_path, removed_path = output_paths(out)
     count = write_samples(path, mix, validate=False)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = sha256_file(path)  # streamed: a million-sample mix is gigabytes
     written = {k: v for k, v in manifest.items() if k != "removed"}
     written["output"] = {"path": str(path), "samples": count, "sha256": digest,
                          "removed_report": str(removed_path), "removed": len(manifest["removed"])}

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, NamedTuple
 
 from .. import __version__
-from ..format.jsonl import atomic_writer, iter_lines, write_json
+from ..format.jsonl import atomic_writer, iter_lines, sha256_file, write_json
 from ..format import fastjson
 from ..format.parallel import Workers, resolve_workers
 from .tokenize import IGNORE_INDEX, RowEncoder, token_labels  # noqa: F401  (re-exported)
@@ -75,11 +75,7 @@ def read_files(paths: Iterable[Path]) -> Iterator[Any]:
 
 
 def file_info(path: Path) -> dict[str, Any]:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return {"path": str(path), "bytes": path.stat().st_size, "sha256": digest.hexdigest()}
+    return {"path": str(path), "bytes": path.stat().st_size, "sha256": sha256_file(path)}
 
 
 def encode_row(value: Any) -> bytes:
