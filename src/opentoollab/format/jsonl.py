@@ -358,3 +358,30 @@ def sha256_file(path: str | os.PathLike) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+class LinesAt:
+    """Lines read by byte offset from files opened once each (a mix's picks, a worker's share of them).
+    Use it as a context manager, or ``close()`` it."""
+
+    def __init__(self) -> None:
+        self._handles: dict[str, IO[bytes]] = {}
+
+    def read(self, path: str | os.PathLike, offset: int) -> bytes:
+        """The line starting at ``offset`` of ``path``, with its newline."""
+        handle = self._handles.get(str(path))
+        if handle is None:
+            handle = self._handles[str(path)] = open(path, "rb")
+        handle.seek(offset)
+        return handle.readline()
+
+    def close(self) -> None:
+        for handle in self._handles.values():
+            handle.close()
+        self._handles.clear()
+
+    def __enter__(self) -> "LinesAt":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()

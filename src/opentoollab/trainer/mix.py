@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from .. import __version__
+from ..format.jsonl import LinesAt
 from ..format.sample import Sample, sample_id
 from .decontaminate import EvalSet, build_index, known_evaluation_sets
 from . import mix_work
@@ -63,17 +64,9 @@ class Mix:
         return len(self.picks)
 
     def __iter__(self) -> Iterator[Sample]:
-        handles: dict[int, Any] = {}
-        try:
+        with LinesAt() as lines:
             for file_index, offset in self.picks:
-                handle = handles.get(file_index)
-                if handle is None:
-                    handle = handles[file_index] = open(self.files[file_index], "rb")
-                handle.seek(offset)
-                yield json.loads(handle.readline())
-        finally:
-            for handle in handles.values():
-                handle.close()
+                yield json.loads(lines.read(self.files[file_index], offset))
 
 
 def _located_lines(path: Path) -> Iterator[tuple[int, int, bytes]]:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, NamedTuple
 
 from .. import __version__
-from ..format.jsonl import atomic_writer, iter_lines, sha256_file, write_json
+from ..format.jsonl import LinesAt, atomic_writer, iter_lines, sha256_file, write_json
 from ..format import fastjson
 from ..format.parallel import Workers, resolve_workers
 from .tokenize import IGNORE_INDEX, RowEncoder, token_labels  # noqa: F401  (re-exported)
@@ -215,16 +215,7 @@ def init_worker(spec: tuple, options: Options, shape: RowShape, with_text: bool)
     else:
         renderer = spec[1]
     _WORK.update(renderer=renderer, options=options, shape=dataclasses.replace(shape, renderer=renderer),
-                 with_text=with_text, handles={})
-
-
-def _read(where: LineAt) -> bytes:
-    handles = _WORK["handles"]
-    handle = handles.get(where.path)
-    if handle is None:
-        handle = handles[where.path] = open(where.path, "rb")
-    handle.seek(where.offset)
-    return handle.readline()
+                 with_text=with_text, lines=LinesAt())
 
 
 def render_item(item: Any) -> tuple:
@@ -234,7 +225,7 @@ def render_item(item: Any) -> tuple:
     label = None
     try:
         if isinstance(item, LineAt):
-            item = _read(item)
+            item = _WORK["lines"].read(item.path, item.offset)
         sample = json.loads(item) if isinstance(item, bytes) else item
         label = _sample_label(sample)
         row, notes, rendered = render_one(sample, _WORK["renderer"], _WORK["options"], _WORK["shape"])
@@ -367,8 +358,8 @@ def prepare(samples: Iterable[Any], renderer: Renderer, out_dir: str | os.PathLi
                     (val if index in val_rows else train).write(line)
     finally:
         spool.unlink(missing_ok=True)
-        for handle in _WORK.pop("handles", {}).values():  # the lines this process read itself
-            handle.close()
+        if "lines" in _WORK:  # the files this process read lines of itself
+            _WORK.pop("lines").close()
     if not n_val:
         (out / "val.jsonl").unlink(missing_ok=True)
     if options.format == "sharegpt":
