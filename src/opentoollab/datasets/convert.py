@@ -13,7 +13,7 @@ import contextlib
 import gc
 import hashlib
 import json
-from typing import Any, Iterator, NamedTuple
+from typing import Any, Callable, Iterator, NamedTuple
 
 from ..format.language import detect_languages, user_text, with_language
 from ..format.links import infer_links
@@ -51,38 +51,39 @@ def tool_digest(key: str) -> bytes:
     return hashlib.blake2b(key.encode("utf-8"), digest_size=16).digest()
 
 
+def _digest_and_key(tool: dict) -> tuple[bytes, str]:
+    key = canonical_json(tool, finite=True)  # validated: no NaN/Infinity
+    return tool_digest(key), key
+
+
 class ToolTable:
     """Canonical keys of tool definitions, computed once per tool object (adapters often reuse one object
     for every sample that offers the tool), and which digests this converter has already reported."""
 
     def __init__(self, limit: int = 20_000) -> None:
-        self._cache: dict[int, tuple[dict, bytes, str]] = {}
-        self._texts: dict[int, tuple[dict, str]] = {}  # the catalog line of a tool object
+        self._keys: dict[int, tuple[dict, tuple[bytes, str]]] = {}  # tool object → (digest, canonical key)
+        self._texts: dict[int, tuple[dict, str]] = {}  # tool object → its catalog line
         self._limit = limit
         self.reported: set[tuple[str, bytes]] = set()  # (subset, digest) already sent with its entry
 
-    def digest(self, tool: dict) -> tuple[bytes, str]:
-        """(digest, canonical key) of a tool definition."""
-        hit = self._cache.get(id(tool))
-        if hit is not None and hit[0] is tool:
-            return hit[1], hit[2]
-        if len(self._cache) >= self._limit:
-            self._cache.clear()
-        key = canonical_json(tool, finite=True)  # validated: no NaN/Infinity
-        digest = tool_digest(key)
-        self._cache[id(tool)] = (tool, digest, key)
-        return digest, key
-
-    def text(self, tool: dict) -> str:
-        """The catalog line of a tool definition (its own key order), computed once per tool object."""
-        hit = self._texts.get(id(tool))
+    def _once(self, cache: dict[int, tuple[dict, Any]], tool: dict, compute: Callable[[dict], Any]) -> Any:
+        """``compute(tool)``, remembered for this tool object (a full cache is emptied)."""
+        hit = cache.get(id(tool))
         if hit is not None and hit[0] is tool:
             return hit[1]
-        if len(self._texts) >= self._limit:
-            self._texts.clear()
-        text = dumps_sample(tool, finite=True)
-        self._texts[id(tool)] = (tool, text)
-        return text
+        if len(cache) >= self._limit:
+            cache.clear()
+        value = compute(tool)
+        cache[id(tool)] = (tool, value)
+        return value
+
+    def digest(self, tool: dict) -> tuple[bytes, str]:
+        """(digest, canonical key) of a tool definition."""
+        return self._once(self._keys, tool, _digest_and_key)
+
+    def text(self, tool: dict) -> str:
+        """The catalog line of a tool definition (its own key order)."""
+        return self._once(self._texts, tool, lambda t: dumps_sample(t, finite=True))
 
     def entry(self, tool: dict) -> tuple[bytes, Tool]:
         digest, key = self.digest(tool)

@@ -38,6 +38,8 @@ from typing import Sequence
 
 import numpy as np
 
+from .jsonl import sha256_file
+
 CACHE_ENV = "OPENTOOLLAB_CACHE_DIR"
 CACHE_LAYOUT = 3  # bump when the cached files change meaning
 MAX_WINDOW = 12  # longer windows would make the lock-step walk slower than it is worth
@@ -263,7 +265,7 @@ def load_model(languages: Sequence[str]) -> Model | None:
     """py3langid's model restricted to ``languages``, from the cache when it holds it (written when not);
     None when the DFA has no window (then classify with py3langid itself)."""
     path, version = _source()
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = sha256_file(path)
     key = hashlib.sha256(json.dumps([CACHE_LAYOUT, digest, version, list(languages)]).encode()).hexdigest()[:24]
     folder = cache_root() / f"langid-{key}"
     model = _read(folder)
