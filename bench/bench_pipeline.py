@@ -16,6 +16,7 @@ sub-linearly from 100k to 1M.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -122,6 +123,37 @@ def tokenizer(folder: Path, raw: Path) -> Path:
 STAGES = ("process", "tag", "mix", "prepare")
 
 
+@contextlib.contextmanager
+def scratch(prefix: str, keep: Path | None):
+    """A fresh folder for one run (under ``keep``, and kept, when given; else removed afterwards)."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix, dir=keep))
+    try:
+        yield folder
+    finally:
+        if keep is None:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def print_load(label: str) -> None:
+    load = os.getloadavg()
+    print(f"  load average {label}: {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}", flush=True)
+
+
+def stage_commands(folder: Path, raw: Path, eval_file: Path, tok: Path | None = None) -> dict[str, list[str]]:
+    """The commands of each stage as users type them (without --workers), reading and writing below ``folder``."""
+    data = str(folder / "data")
+    commands = {
+        "process": ["datasets", "process", "generated", "--from", str(raw), "-q", "--data-dir", data],
+        "tag": ["tag", "run", "--datasets", "generated", "-q", "--data-dir", data],
+        "mix": ["trainer", "mix", "-d", "generated", "-o", str(folder / "mix.jsonl"), "--eval-set", str(eval_file),
+                "-q", "--data-dir", data],
+    }
+    if tok is not None:
+        commands["prepare"] = ["trainer", "prepare", "--datasets", str(folder / "mix.jsonl"), "--model", "Qwen2.5",
+                               "--tokenizer", str(tok), "--out", str(folder / "prepared"), "-q", "--data-dir", data]
+    return commands
+
+
 def stage(name: str, command: list[str]) -> dict:
     """Run one command (its own process): wall and CPU seconds, peak memory of that process."""
     started = time.perf_counter()
@@ -135,24 +167,15 @@ def stage(name: str, command: list[str]) -> dict:
 
 
 def pipeline(n: int, workers: int | None, keep: Path | None, stages: tuple[str, ...] = STAGES) -> list[dict]:
-    folder = Path(tempfile.mkdtemp(prefix=f"otl-pipeline-{n}-", dir=keep))
-    try:
+    with scratch(f"otl-pipeline-{n}-", keep) as folder:
         started = time.perf_counter()
         raw, eval_file = build(folder, n)
         tok = tokenizer(folder, raw / "synthetic.jsonl")
         print(f"{n:,} samples: built the corpus ({(raw / 'synthetic.jsonl').stat().st_size / 1e6:,.0f} MB) and a "
               f"tokenizer in {time.perf_counter() - started:.1f}s", flush=True)
-        data = str(folder / "data")
         jobs = ["--workers", str(workers)] if workers else []
-        commands = {
-            "process": ["datasets", "process", "generated", "--from", str(raw), "-q", "--data-dir", data, *jobs],
-            "tag": ["tag", "run", "--datasets", "generated", "-q", "--data-dir", data, *jobs],
-            "mix": ["trainer", "mix", "-d", "generated", "-o", str(folder / "mix.jsonl"), "--eval-set", str(eval_file),
-                    "-q", "--data-dir", data, *jobs],
-            "prepare": ["trainer", "prepare", "--datasets", str(folder / "mix.jsonl"), "--model", "Qwen2.5",
-                        "--tokenizer", str(tok), "--out", str(folder / "prepared"), "-q", "--data-dir", data, *jobs],
-        }
-        rows = [stage(name, command) for name, command in commands.items() if name in stages]
+        commands = stage_commands(folder, raw, eval_file, tok)
+        rows = [stage(name, [*command, *jobs]) for name, command in commands.items() if name in stages]
         mix = json.loads((folder / "mix.manifest.json").read_text())["totals"] if "mix" in stages else {}
         tokens = json.loads((folder / "prepared" / "manifest.json").read_text()).get("tokens", {}) if "prepare" in stages else {}
         if mix:
@@ -162,9 +185,6 @@ def pipeline(n: int, workers: int | None, keep: Path | None, stages: tuple[str, 
             print(f"  {row['stage']:8s} {row['seconds']:8.1f}s wall {row['cpu']:8.1f}s cpu  peak {row['peak_mb']:7.0f} MB  "
                   f"{n / row['seconds']:9,.0f} samples/s")
         return rows
-    finally:
-        if keep is None:
-            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _outputs(folder: Path) -> dict[str, bytes]:
@@ -177,8 +197,7 @@ def _outputs(folder: Path) -> dict[str, bytes]:
 def prepare_workers(n: int, keep: Path | None) -> None:
     """``trainer prepare`` of N unified samples with --workers 1 and 2 (the whole command, in its own process):
     wall seconds, the rendering stage's seconds (manifest), the speed-up and whether the files are the same bytes."""
-    folder = Path(tempfile.mkdtemp(prefix=f"otl-prepare-{n}-", dir=keep))
-    try:
+    with scratch(f"otl-prepare-{n}-", keep) as folder:
         rng = random.Random(18)
         tools = _tools(rng)
         corpus, plain = folder / "samples.jsonl", folder / "plain.jsonl"  # plain: without ids, for the tokenizer
@@ -189,9 +208,8 @@ def prepare_workers(n: int, keep: Path | None) -> None:
                 if k < 3000:
                     first.write(json.dumps(item) + "\n")
         tok = tokenizer(folder, plain)
-        load = os.getloadavg()
-        print(f"trainer prepare, {n:,} samples ({corpus.stat().st_size / 1e6:,.0f} MB), {os.cpu_count()} cores, "
-              f"load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}", flush=True)
+        print(f"trainer prepare, {n:,} samples ({corpus.stat().st_size / 1e6:,.0f} MB), {os.cpu_count()} cores", flush=True)
+        print_load("before")
         for label, extra in (("text", []), ("messages", ["--format", "messages", "--no-hf-safe"]),
                              ("sharegpt", ["--format", "sharegpt"]), ("text --tokenizer", ["--tokenizer", str(tok)])):
             wall, rendering, files = {}, {}, {}
@@ -206,57 +224,40 @@ def prepare_workers(n: int, keep: Path | None) -> None:
             print(f"  {label:17s} command 1: {wall[1]:6.1f}s  2: {wall[2]:6.1f}s  {wall[1] / wall[2]:.2f}x   "
                   f"rendering stage 1: {rendering[1]:6.1f}s  2: {rendering[2]:6.1f}s  {rendering[1] / rendering[2]:.2f}x (target >= 1.7x)  "
                   f"identical bytes: {files[1] == files[2]}", flush=True)
-        load = os.getloadavg()
-        print(f"  load average after: {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}")
-    finally:
-        if keep is None:
-            shutil.rmtree(folder, ignore_errors=True)
+        print_load("after")
 
 
 def _digests(paths: list[Path]) -> dict[str, str]:
     """sha256 of every file below the paths, manifests left out (they hold timings)."""
-    import hashlib
+    sys.path.insert(0, str(REPO / "src"))
+    from opentoollab.format.jsonl import sha256_file
 
-    out = {}
-    for path in paths:
-        for file in sorted(path.rglob("*") if path.is_dir() else [path]):
-            if file.is_file() and not file.name.endswith("manifest.json"):
-                out[str(file)] = hashlib.sha256(file.read_bytes()).hexdigest()
-    return out
+    return {str(file): sha256_file(file) for path in paths for file in sorted(path.rglob("*") if path.is_dir() else [path])
+            if file.is_file() and not file.name.endswith("manifest.json")}
 
 
 def compare_workers(n: int, keep: Path | None) -> None:
     """process → tag → mix of N samples with --workers 1, then again with --workers 2 in the same folders:
     per stage the wall seconds, the speed-up and whether every output file is the same bytes."""
-    folder = Path(tempfile.mkdtemp(prefix=f"otl-workers-{n}-", dir=keep))
-    try:
+    with scratch(f"otl-workers-{n}-", keep) as folder:
         raw, eval_file = build(folder, n)
         data = folder / "data"
-        load = os.getloadavg()
-        print(f"--workers 1 against 2, {n:,} samples, {os.cpu_count()} cores, load average {load[0]:.1f} / {load[1]:.1f}",
-              flush=True)
-        commands = {
-            "process": (["datasets", "process", "generated", "--from", str(raw), "-q", "--data-dir", str(data)],
-                        [data / "processed", data / "tools"]),
-            "tag": (["tag", "run", "--datasets", "generated", "-q", "--data-dir", str(data)], [data / "tags"]),
-            "mix": (["trainer", "mix", "-d", "generated", "-o", str(folder / "mix.jsonl"), "--eval-set", str(eval_file),
-                     "-q", "--data-dir", str(data)], [folder / "mix.jsonl", folder / "mix.removed.jsonl"]),
-        }
+        print(f"--workers 1 against 2, {n:,} samples, {os.cpu_count()} cores", flush=True)
+        print_load("before")
+        commands = stage_commands(folder, raw, eval_file)
+        outputs = {"process": [data / "processed", data / "tools"], "tag": [data / "tags"],
+                   "mix": [folder / "mix.jsonl", folder / "mix.removed.jsonl"]}
         seconds: dict[str, dict[int, float]] = {name: {} for name in commands}
         digests: dict[str, dict[int, dict]] = {name: {} for name in commands}
         for workers in (1, 2):
-            for name, (command, outputs) in commands.items():
+            for name, command in commands.items():
                 seconds[name][workers] = stage(name, [*command, "--workers", str(workers)])["seconds"]
-                digests[name][workers] = _digests(outputs)
+                digests[name][workers] = _digests(outputs[name])
         for name in commands:
             one, two = seconds[name][1], seconds[name][2]
             print(f"  {name:8s} 1: {one:7.1f}s  2: {two:7.1f}s  speed-up {one / two:.2f}x (target >= 1.7x)  "
                   f"identical bytes: {digests[name][1] == digests[name][2]} ({len(digests[name][1])} files)", flush=True)
-        load = os.getloadavg()
-        print(f"  load average after: {load[0]:.1f} / {load[1]:.1f}")
-    finally:
-        if keep is None:
-            shutil.rmtree(folder, ignore_errors=True)
+        print_load("after")
 
 
 def main() -> None:
