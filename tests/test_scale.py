@@ -128,6 +128,30 @@ def test_interleave_raises_the_workers_exception():
         list(parallel.interleave(failing, (), 2))
 
 
+@pytest.mark.parametrize("method", ["fork", "forkserver"])
+def test_both_start_methods_give_the_same_ordered_results(method, monkeypatch):
+    monkeypatch.setenv(parallel.START_METHOD_ENV, method)
+    assert parallel.start_method() == method
+    merged = list(parallel.interleave(shard, (301,), 2, chunk=5))
+    assert [m[1] for m in merged if isinstance(m, tuple)] == list(range(301))
+    assert list(parallel.imap(square, range(300), 2, chunk=7)) == [k * k for k in range(300)]
+
+
+def _start_method_in_a_fresh_interpreter(code: str) -> str:
+    env = {k: v for k, v in os.environ.items() if k != parallel.START_METHOD_ENV}
+    script = f"{code}\nfrom opentoollab.format.parallel import start_method\nprint(start_method())"
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, env=env).stdout.strip()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork is chosen on Linux only")
+def test_workers_fork_only_while_no_thread_or_threaded_library_could_hold_a_lock():
+    assert _start_method_in_a_fresh_interpreter("import numpy, tqdm; tqdm.tqdm(range(3), disable=True)") == "fork"
+    assert _start_method_in_a_fresh_interpreter("import tokenizers") == "forkserver"
+    assert _start_method_in_a_fresh_interpreter("import polars") == "forkserver"
+    sleeper = "import threading, time; threading.Thread(target=time.sleep, args=(5,), daemon=True).start()"
+    assert _start_method_in_a_fresh_interpreter(sleeper) == "forkserver"
+
+
 # ----------------------------------------------------------------------------- process: workers, --subset
 def _snapshot(store: Store, name: str) -> dict[str, bytes]:
     folder = store.processed_dir(name)

@@ -137,7 +137,7 @@ def download(name, origin, revision, token, find_links, store):
 @click.option("--from", "origin", default=None, type=click.Path(exists=True),
               help="Convert this local file or folder (corpus layout) instead of the downloaded copy.")
 @_apply(common_process)
-@scale_options(engine=True, default="every core when the raw data is 16 MB or more, else 1")
+@scale_options(engine=True, default="every core when the raw data is 1 MB or more (16 MB where workers cannot fork), else 1")
 @data_dir_option
 def process_command(name, origin, subsets, trust_runtime, no_infer_links, quiet, store, scale):
     """Convert NAME's raw records into validated samples in DATA_DIR/processed/NAME/<subset>.jsonl.
@@ -156,7 +156,7 @@ def process_command(name, origin, subsets, trust_runtime, no_infer_links, quiet,
 @datasets.command(context_settings=CONTEXT)
 @_apply(common_fetch)
 @_apply(common_process)
-@scale_options(engine=True, default="every core when the raw data is 16 MB or more, else 1")
+@scale_options(engine=True, default="every core when the raw data is 1 MB or more (16 MB where workers cannot fork), else 1")
 @data_dir_option
 def deal(name, origin, revision, token, find_links, subsets, trust_runtime, no_infer_links, quiet, store, scale):
     """Download NAME (unless its verified raw files are already there) and process it."""

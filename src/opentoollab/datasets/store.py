@@ -24,7 +24,7 @@ from typing import Any, Iterable, Iterator
 from .. import __version__
 from .fetch import verify
 from ..format.jsonl import commit, folder_lock, iter_lines, iter_samples, recover, write_json
-from ..format.parallel import interleave, resolve_workers
+from ..format.parallel import interleave, resolve_workers, start_method
 from ..format.sample import SCHEMA_VERSION, Sample, make_sample_id
 from .convert import Tool, ToolTable, convert_shard, invalid_reason, reject_line, sample_line, tool_digest
 from .sources import Context, FetchError, Source, canonical_name
@@ -152,7 +152,9 @@ def process(source: Source, store: Store, *, origin: str | os.PathLike | None = 
                         workers=workers, engine=engine, address=address)
 
 
-AUTO_PARALLEL_BYTES = 16 << 20  # below this much raw data, starting worker processes costs more than it saves
+# Below this much raw data, starting worker processes costs more than it saves: a forked worker starts in
+# milliseconds, a forkserver one pays a fresh interpreter and its imports (format.parallel.start_method).
+AUTO_PARALLEL_BYTES = {"fork": 1 << 20, "forkserver": 16 << 20, "spawn": 16 << 20}
 INDEX = "subsets.index"  # processed/<NAME>/subsets.index: per subset, its tools and where its rejects are (see _write_index)
 
 
@@ -161,7 +163,7 @@ def auto_workers(raw: Path, workers: int | None) -> int:
     if workers:
         return max(1, workers)
     size = sum(f.stat().st_size for f in raw.rglob("*") if f.is_file()) if raw.is_dir() else raw.stat().st_size
-    return resolve_workers(None) if size >= AUTO_PARALLEL_BYTES else 1
+    return resolve_workers(None) if size >= AUTO_PARALLEL_BYTES[start_method()] else 1
 
 
 def _converted(source: Source, raw: Path, subsets: list[str] | None, options: dict[str, Any], infer: bool,

@@ -265,10 +265,32 @@ def _finite_float(text: str) -> float:
 STRICT_DECODER = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite_float)
 
 
+_ZEROED_DIGITS = bytes.maketrans(b"123456789", b"000000000")
+_LONG_NUMBER = b"0" * 19  # an integer of 19+ digits: orjson may read it as a float (beyond 64 bits)
+ORJSON_SAFE_BRACKETS = 400  # deeper than this, the standard parser decides where nesting is too deep
+
+
+def _orjson_reads_alike(text: str | bytes) -> bool:
+    """No run of 19+ digits and few enough brackets that nesting cannot reach either parser's limit
+    (byte operations only: a regex here cost as much as the parse it guards)."""
+    data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
+    return _LONG_NUMBER not in data.translate(_ZEROED_DIGITS) and data.count(b"[") + data.count(b"{") <= ORJSON_SAFE_BRACKETS
+
+
 def loads_strict(text: str | bytes) -> Any:
     """Strict JSON text → value, or ``ValueError`` with a reason for anything that is not: invalid JSON,
     ``NaN``/``Infinity`` or numbers that overflow to them, integers beyond Python's int↔str digit limit,
-    nesting deeper than the interpreter can parse (no ``RecursionError`` escapes), bytes that are not UTF-8."""
+    nesting deeper than the interpreter can parse (no ``RecursionError`` escapes), bytes that are not UTF-8.
+
+    orjson reads it when its answer is the standard parser's: it refuses NaN, overflowing numbers, lone
+    surrogate escapes and invalid UTF-8 (the standard parser then gives the verdict and its reason), and
+    agrees on everything else but integers of 19 digits or more (it may read them as floats) and nesting
+    near the interpreter's limit, which go to the standard parser too."""
+    if fastjson.orjson is not None and _orjson_reads_alike(text):
+        try:
+            return fastjson.orjson.loads(text)
+        except fastjson.orjson.JSONDecodeError:
+            pass
     if isinstance(text, (bytes, bytearray)):
         try:
             text = bytes(text).decode("utf-8")
