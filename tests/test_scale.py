@@ -73,6 +73,22 @@ def test_sample_writers_are_byte_identical_to_json_on_real_data(bfcl_samples, sl
                     assert canonical_json(tool) == _reference(tool, sort_keys=True)
 
 
+def test_conversion_cuts_each_body_from_the_bytes_validation_encoded(bfcl_samples, slice_samples):
+    """convert._body_text reuses the encoding of [placeholder, *body] made while validating: the text must be
+    dumps_sample(body) exactly, including bodies whose floats orjson writes otherwise (then json writes them)."""
+    from opentoollab.datasets.convert import _body_text
+    from opentoollab.format.validate import checked_sample
+
+    placeholder = {"role": "id", "content": "BFCL_simple_0"}
+    head = b"[" + json.dumps(placeholder, separators=(",", ":")).encode()
+    bodies = [s[1:] for group in (*bfcl_samples.values(), *slice_samples.values()) for s in group]
+    bodies += [[], [{"role": "meta", "content": {"x": 1e-7, "y": 1e16, "z": None}}]]
+    for body in bodies:
+        problems, encoded = checked_sample([placeholder, *body])
+        assert encoded is not None
+        assert _body_text(body, encoded, head) == _reference(body, allow_nan=False)
+
+
 @pytest.mark.parametrize("value, problem", [
     ([{"a": float("nan")}], "NaN/Infinity"), ([[1, (2, 3)]], "tuple is not a JSON value"),
     ([{"a": "\ud800"}], "lone surrogate"), ([{1: 2}], "key that is not a string"), ([[[[[]]]]], "nested deeper"),

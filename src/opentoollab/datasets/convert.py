@@ -18,7 +18,8 @@ from typing import Any, Callable, Iterator, NamedTuple
 from ..format.language import detect_languages, user_text, with_language
 from ..format.links import infer_links
 from ..format.sample import canonical_json, dumps_lenient, dumps_sample, make_sample_id
-from ..format.validate import validate_sample
+from ..format import fastjson
+from ..format.validate import checked_sample, validate_sample
 from .sources import Context, RawRecord, Reject, Source
 
 
@@ -132,21 +133,24 @@ def _finish(source: Source, record: RawRecord, produced: Any, infer: bool, table
     links = None
     try:  # what the adapter returned may be anything: it is validated before it is written
         samples = _samples(produced)
-        bodies = []
+        bodies, encodings = [], []
         for body in samples:
             if infer:
                 body, linked = infer_links(body)
                 links = (links or 0) + linked
             body = with_language(body, keep=source.language_known, known=known)  # meta.language from the user turns
             bodies.append(body)
-            if validate_sample([placeholder, *body]):  # the id's number changes no verdict, only a message's words
+            problems, encoded = checked_sample([placeholder, *body])
+            if problems:  # the id's number changes no verdict, only a message's words
                 return Converted(record.subset, "invalid", bodies=bodies, links=links,
                                  where=(record.source_file, record.location, record.data))
+            encodings.append(encoded)
         if not bodies:
             return _rejected(record, "the record holds no sample", record.data)._replace(links=links)
         texts, tools, new = [], [], {}
-        for body in bodies:
-            texts.append(dumps_sample(body, finite=True))
+        head = b"[" + json.dumps(placeholder, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        for body, encoded in zip(bodies, encodings):
+            texts.append(_body_text(body, encoded, head))
             digests = []
             for message in body:
                 if message["role"] == "candidate_tools":
@@ -160,6 +164,17 @@ def _finish(source: Source, record: RawRecord, produced: Any, infer: bool, table
     except Exception as exc:
         return _rejected(record, f"adapter error: {type(exc).__name__}: {str(exc)[:500]}", record.data)._replace(links=links)
     return Converted(record.subset, "samples", bodies=texts, tools=tools, new_tools=new, links=links)
+
+
+def _body_text(body: list, encoded: bytes | None, head: bytes) -> str:
+    """``dumps_sample(body, finite=True)``, cut from the bytes validation encoded ``[placeholder, *body]`` to
+    (``head``: ``[`` and the placeholder's JSON) where they are the ``json`` module's: one encoding, not two."""
+    if encoded is not None and encoded.startswith(head):
+        rest = encoded[len(head):]
+        exact = fastjson.exact_bytes(b"[]" if rest == b"]" else b"[" + rest[1:], finite=True)
+        if exact is not None:
+            return exact.decode("utf-8")
+    return dumps_sample(body, finite=True)
 
 
 def invalid_reason(name: str, subset: str, first: int, bodies: list) -> str:

@@ -52,8 +52,11 @@ def dumps_bytes(value: Any, *, sort_keys: bool = False, finite: bool = False, un
         data = orjson.dumps(value, option=_OPTIONS[sort_keys])
     except TypeError:  # orjson.JSONEncodeError: big ints, surrogates, non-str keys, subclasses, depth > 255
         return None
-    if unchecked:
-        return data
+    return data if unchecked else exact_bytes(data, finite=finite)
+
+
+def exact_bytes(data: bytes, *, finite: bool = False) -> bytes | None:
+    """orjson's bytes (``unchecked=True``) when they are the ``json`` module's too, else None."""
     if _float_risk(data) or (not finite and b"null" in data):
         return None
     return data

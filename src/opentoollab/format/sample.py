@@ -321,10 +321,20 @@ def decode_line(data: bytes) -> str:
 def json_problem(value: Any, max_depth: int = MAX_DEPTH) -> str | None:
     """Why ``value`` cannot be written as strict UTF-8 JSON (None when it can): a non-finite number, an integer
     beyond the digit limit, a string with a lone surrogate, nesting deeper than ``max_depth``, a non-JSON type."""
+    return checked_encoding(value, max_depth)[0]
+
+
+def checked_encoding(value: Any, max_depth: int = MAX_DEPTH) -> tuple[str | None, bytes | None]:
+    """(``json_problem(value)``, orjson's bytes of the value as ``fastjson.dumps_bytes(value, unchecked=True)``
+    gives them, or None where orjson did not write it): callers that write the value next reuse the bytes."""
     if type(value) is list or type(value) is dict:
         encoded = fastjson.dumps_bytes(value, unchecked=True)
         if encoded is not None:  # no lone surrogate, non-string key, big integer or subclass: the rest is left
-            return _plain_problem(value, max_depth)
+            return _plain_problem(value, max_depth), encoded
+    return _walked_problem(value, max_depth), None
+
+
+def _walked_problem(value: Any, max_depth: int) -> str | None:
     stack = [(value, 1)]
     while stack:
         item, depth = stack.pop()

@@ -18,6 +18,7 @@ from .sample import (
     SAMPLE_ID_RE,
     Sample,
     assign_call_ids,
+    checked_encoding,
     iter_links,
     json_problem,
     split_link,
@@ -86,17 +87,24 @@ def validate_sample(sample: Any) -> list[Problem]:
 
     A value that is not strict JSON (``NaN``/``Infinity``, an integer beyond the int↔str digit limit, a lone
     surrogate, nesting deeper than ``MAX_DEPTH``) is one ``json`` problem, checked before anything else."""
-    problem = json_problem(sample)
+    return checked_sample(sample)[0]
+
+
+def checked_sample(sample: Any) -> tuple[list[Problem], bytes | None]:
+    """``validate_sample`` and orjson's bytes of the sample (``sample.checked_encoding``), for writers that
+    encode the sample next."""
+    problem, encoded = checked_encoding(sample)
     if problem:
-        return [Problem("json", "$", problem)]
+        return [Problem("json", "$", problem)], encoded
     problems = _schema_problems(sample)
     if problems:
-        return problems
-    return semantic_problems(sample)
+        return problems, encoded
+    return semantic_problems(sample, links=encoded is None or b"<link>" in encoded), encoded
 
 
-def semantic_problems(sample: Sample) -> list[Problem]:
-    """The rules the schema cannot express: order, ids, dependencies, links, tools in force."""
+def semantic_problems(sample: Sample, links: bool = True) -> list[Problem]:
+    """The rules the schema cannot express: order, ids, dependencies, links, tools in force.
+    ``links=False``: the caller knows no string of the sample holds ``<link>`` (its link rule is skipped)."""
     problems: list[Problem] = []
 
     def add(rule: str, path: str, message: str) -> None:
@@ -163,7 +171,7 @@ def semantic_problems(sample: Sample) -> list[Problem]:
                         add("depend_on_unknown", d_path, f"{dependency!r} is not an earlier call of this sample")
                 if len(set(depend_on)) != len(depend_on):
                     add("depend_on_duplicate", f"{call_path}.depend_on", "a call id is listed twice")
-                for body in iter_links(call["parameters"]):
+                for body in iter_links(call["parameters"]) if links else ():
                     if split_link(body, depend_on) is None:
                         add("link_not_in_depend_on", f"{call_path}.parameters", f"link <link>{body}</link> names no call in depend_on")
             answered_before |= set(message_ids)
