@@ -7,9 +7,12 @@ import zipfile
 
 import pytest
 
+from opentoollab.format import fastjson
+
 from opentoollab.tools.bfcl_runtime import bfcl_text, parse_call
 from opentoollab.format.sample import first_candidates
-from opentoollab.datasets.sources.bfcl import MULTI_TURN, SINGLE_TURN
+from opentoollab.datasets.sources.bfcl import BFCL, MULTI_TURN, SINGLE_TURN, _json_lines
+from opentoollab.format.sample import decode_line, loads_strict
 from opentoollab.format.validate import validate_sample
 
 DATA = "bfcl_eval/data/"
@@ -208,3 +211,47 @@ def test_version_and_tools_catalog(bfcl_store):
     # deduplicated by definition, not by name: conflicting definitions of one name are all kept
     names = [t["name"] for t in catalog]
     assert len(set(names)) < len(names)
+
+
+def _strict_lines(data: bytes):
+    """Each non-blank line through the standard library's strict parser alone (loads_strict without its orjson
+    fast path): value, or the error it raises."""
+    out = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(fastjson, "orjson", None)
+        for line in data.split(b"\n"):
+            if line.strip():
+                try:
+                    out.append(loads_strict(decode_line(line)))
+                except ValueError as exc:
+                    out.append(f"error: {exc}")
+    return out
+
+
+def test_json_lines_read_exactly_what_the_strict_parser_reads(bfcl_wheel):
+    """orjson reads the lines where it agrees with the strict parser; the rest (integers beyond 64 bits, nesting past
+    the interpreter's limit, lone surrogates, NaN, overflowing floats, bad UTF-8) keeps the strict parser's answer."""
+    deep = b"[" * 1000 + b"]" * 1000
+    edge = b"\n".join([
+        b'{"id": 12345678901234567890123}', b'{"id": -9223372036854775809, "f": 1.5}', b'{"id": 18446744073709551615}',
+        b'{"phone": "1234567890123456789012"}', deep, b"[" * 150 + b"]" * 150, b'["\\ud800"]', b'{"\\udc80": 1}',
+        b'["\\ud83d\\ude00"]', b'[NaN]', b'[1e400]', b'{"a": 1, "b": 2, "a": 3}', b'["\xff"]', b'["\xed\xa0\x80"]',
+        b'["a\tb"]', b'[1]\r', b'[-0.0, 0.1, 5e-324]', b"{'single': 1}", b"", b"   "])
+    for data in (edge, edge.replace(b"12345678901234567890123", b"1")):  # with and without a long number in the file
+        got = [value if error is None else f"error: {error.split(': ', 1)[1]}" for _n, value, error in _json_lines(data, "x")]
+        assert repr(got) == repr(_strict_lines(data))
+    with zipfile.ZipFile(bfcl_wheel) as wheel:
+        for name in wheel.namelist():
+            if name.startswith(DATA) and name.endswith(".json"):
+                data = wheel.read(name)
+                assert [value for _n, value, error in _json_lines(data, name) if error is None] == \
+                    [value for value in _strict_lines(data) if not (isinstance(value, str) and value.startswith("error: "))]
+
+
+def test_parsed_calls_are_shared_only_when_their_arguments_are_immutable():
+    source = BFCL()
+    scalar = source._parse("cd(folder='documents')")
+    assert source._parse("cd(folder='documents')") is scalar
+    listed = source._parse("mean(numbers=[1, 2])")
+    again = source._parse("mean(numbers=[1, 2])")
+    assert listed == again and again[2]["numbers"] is not listed[2]["numbers"]

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import datetime
+import enum
+import functools
+import json
 import subprocess
 import sys
+import uuid
 
 import pytest
 
-from opentoollab.tools.bfcl_runtime import CallSyntaxError, Runtime, SandboxViolation, parse_call, sandboxed
+from opentoollab.tools.bfcl_runtime import (CallLimitExceeded, CallSyntaxError, Runtime, SandboxViolation, bfcl_text,
+                                            parse_call, sandboxed, storable)
 
 
 @pytest.mark.parametrize("text", [
@@ -63,3 +69,64 @@ def test_session_runs_public_methods_only_with_state(bfcl_wheel):
     assert session.call_text("add(a=1, b=2)") == {"result": 3}
     assert session.call_text("add(a=__import__('os'), b=2)").startswith("Error during execution: arguments of")
     assert session.positional_names("mv") == ["source", "destination"]
+
+
+class _Color(enum.Enum):
+    RED = "red"
+
+
+class _Level(enum.IntEnum):
+    HIGH = 3
+
+
+class _Text(str):
+    pass
+
+
+def _storable_by_definition(value):
+    """What ``storable`` is specified to return: the JSON round trip when BFCL's text of it stays the same."""
+    text = bfcl_text(value)
+    try:
+        plain = json.loads(json.dumps(value, ensure_ascii=False))
+    except (TypeError, ValueError):
+        return text
+    return plain if bfcl_text(plain) == text else text
+
+
+@pytest.mark.parametrize("value", [
+    {"a": [1, 2.5, None, True], "b": {"c": "d"}}, {"t": (1, (2, 3))}, {"x": float("nan")}, {"x": float("inf")},
+    {"n": 2 ** 70}, {"n": 2 ** 64 - 1}, {"n": -(2 ** 63) - 1}, {1: "int key"}, {1: "a", "1": "b"}, {"s": "\ud800"},
+    {"s": "\ud83d\ude00"}, {"s": "😀 café"}, {"s": "NaN is text"}, {"e": _Color.RED}, {"e": _Level.HIGH},
+    {"u": uuid.UUID(int=1)}, {"k": _Text("sub")}, {_Text("key"): 1}, {"d": datetime.date(2024, 1, 1)}, {"f": -0.0},
+    {"f": 1e16}, {"deep": functools.reduce(lambda inner, _: [inner], range(300), 1)}, "text", _Text("sub"), None,
+    [1, "a"], [("a", 1)], (1,), 3, 2.5, True, {"x"},
+])
+def test_storable_is_the_json_round_trip_whatever_the_value(value):
+    stored = storable(value)
+    expected = _storable_by_definition(value)
+    assert type(stored) is type(expected) and repr(stored) == repr(expected)
+    assert bfcl_text(stored) == bfcl_text(value)
+
+
+def test_call_stored_encodes_once_and_hands_methods_their_own_arguments(bfcl_wheel):
+    runtime = Runtime(bfcl_wheel)
+    config = {"TwitterAPI": {"username": "john", "password": "pw", "authenticated": True, "tweets": {}}}
+    session = runtime.session(config, ["TwitterAPI", "MathAPI"])
+    tags, mentions = ["#a"], ["@b"]
+    posted = session.call_stored("post_tweet", [], {"content": "hi", "tags": tags, "mentions": mentions})
+    assert tags == ["#a"] and mentions == ["@b"]  # the method got copies
+    assert posted == storable(session.call("get_tweet", [], {"tweet_id": posted["id"]}))
+    assert session.call_stored("mean", [[1, 2, 3]]) == {"result": 2.0}
+    assert session.call_stored("nope") == "Error during execution: name 'nope' is not defined"
+    with pytest.raises(CallLimitExceeded):
+        session.call_stored("power", [], {"base": 10, "exponent": 10 ** 6}, strict=True)
+
+
+def test_public_methods_are_looked_up_once_per_class_unless_an_instance_holds_its_own(bfcl_wheel):
+    runtime = Runtime(bfcl_wheel)
+    first = runtime.session({}, ["MathAPI"])
+    assert "add" in first.owner and "_load_scenario" not in first.owner
+    math_api = runtime.cls("MathAPI")
+    extra = math_api()
+    extra.shortcut = extra.add  # a bound method in the instance's own attributes is a public method too
+    assert runtime.public_methods("MathAPI", extra) == sorted([*runtime.public_methods("MathAPI", math_api()), "shortcut"])

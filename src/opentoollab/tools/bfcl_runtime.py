@@ -28,19 +28,19 @@ refused. A refused call is BFCL's error text ``Error during execution: limit: �
 from __future__ import annotations
 
 import ast
-import contextlib
 import contextvars
 import copy
-import decimal
 import importlib
 import inspect
 import json
 import math
 import os
+import pickle
 import sys
 from pathlib import Path
 from typing import Any
 
+from ..format.fastjson import orjson
 from ..format.jsonl import sha256_file
 from .base import MAX_RESULT_CHARS, CallTimeout, time_limit
 
@@ -124,15 +124,22 @@ def _audit(event: str, args: tuple) -> None:
         raise SandboxViolation(f"blocked during BFCL execution: open({args[0]!r})")
 
 
-@contextlib.contextmanager
-def sandboxed():
+class _Sandbox:
+    """The context manager ``sandboxed()`` returns (a class: entered once per BFCL call, so it is kept cheap)."""
+
+    __slots__ = ("_token",)
+
+    def __enter__(self) -> None:
+        _install_hook()
+        self._token = _SANDBOXED.set(True)
+
+    def __exit__(self, *_exc: object) -> None:
+        _SANDBOXED.reset(self._token)
+
+
+def sandboxed() -> _Sandbox:
     """Inside this block, file writes, reads outside Python's own library, processes and sockets are refused."""
-    _install_hook()
-    token = _SANDBOXED.set(True)
-    try:
-        yield
-    finally:
-        _SANDBOXED.reset(token)
+    return _Sandbox()
 
 
 def _install_hook() -> None:
@@ -167,21 +174,41 @@ def parse_call(text: str) -> tuple[str, list[Any], dict[str, Any]]:
 
 
 # ---------------------------------------------------------------------------------- results
-def bfcl_text(value: Any) -> str:
-    """A call result as BFCL's executor reports it: str as is, dict as JSON text, else ``str()``."""
+def _encode(value: Any) -> tuple[str, bool]:
+    """(``bfcl_text(value)``, whether that text is ``json.dumps`` of a dict)."""
     if isinstance(value, str):
-        return value
+        return value, False
     if isinstance(value, dict):
         try:
-            return json.dumps(value)
+            return json.dumps(value), True
         except (TypeError, ValueError):
-            return str(value)
-    return str(value)
+            pass
+    return str(value), False
 
 
-def storable(value: Any) -> Any:
-    """The JSON value to store for a result, chosen so that ``bfcl_text(stored) == bfcl_text(value)``."""
-    text = bfcl_text(value)
+def bfcl_text(value: Any) -> str:
+    """A call result as BFCL's executor reports it: str as is, dict as JSON text, else ``str()``."""
+    return _encode(value)[0]
+
+
+if orjson is not None:
+    _ORJSON_PLAIN = orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
+
+
+def storable(value: Any, encoded: tuple[str, bool] | None = None) -> Any:
+    """The JSON value to store for a result, chosen so that ``bfcl_text(stored) == bfcl_text(value)``.
+
+    ``encoded``: ``_encode(value)`` when the caller has it already (the result is then encoded once)."""
+    if type(value) is str or value is None:  # a JSON round trip gives them back unchanged
+        return value
+    text, is_json = encoded if encoded is not None else _encode(value)
+    # A dict json could write, with no NaN/Infinity in it: orjson's round trip gives the value json's would
+    # (what orjson would write differently, it refuses here: big ints, lone surrogates, non-str keys, subclasses).
+    if is_json and orjson is not None and "NaN" not in text and "Infinity" not in text:
+        try:
+            return orjson.loads(orjson.dumps(value, option=_ORJSON_PLAIN))
+        except (TypeError, ValueError):
+            pass
     try:
         plain = json.loads(json.dumps(value, ensure_ascii=False))
     except (TypeError, ValueError):
@@ -261,6 +288,7 @@ class Runtime:
         self._source: str | None = None
         self._classes: dict[str, type] = {}
         self._signatures: dict[tuple[str, str], list[str]] = {}
+        self._methods: dict[str, list[str]] = {}
         _install_hook()
 
     def verify(self) -> str:
@@ -304,12 +332,26 @@ class Runtime:
     def session(self, initial_config: dict, involved_classes: list[str], *, long_context: bool = False) -> "Session":
         return Session(self, initial_config, involved_classes, long_context)
 
+    def public_methods(self, class_name: str, instance: Any) -> list[str]:
+        """Names of an instance's public methods (``inspect.getmembers``): they come from its class, so they are
+        looked up once per class, unless the instance's own attributes hold methods."""
+        own = getattr(instance, "__dict__", None)
+        if own is None or any(inspect.ismethod(value) for value in own.values()):
+            return _public_methods(instance)
+        if class_name not in self._methods:
+            self._methods[class_name] = _public_methods(instance)
+        return self._methods[class_name]
+
     def parameter_names(self, class_name: str, method: str) -> list[str]:
         key = (class_name, method)
         if key not in self._signatures:
             function = getattr(self.cls(class_name), method)
             self._signatures[key] = [p.name for p in list(inspect.signature(function).parameters.values())[1:]]
         return self._signatures[key]
+
+
+def _public_methods(instance: Any) -> list[str]:
+    return [name for name, _member in inspect.getmembers(instance, predicate=inspect.ismethod) if not name.startswith("_")]
 
 
 # ---------------------------------------------------------------------------------- limits
@@ -350,13 +392,33 @@ def argument_problem(name: str, arguments: dict[str, Any]) -> str | None:
 
 def result_problem(value: Any) -> str | None:
     """Why a result is too large to keep (as BFCL's text), or None."""
+    return _checked(value)[1]
+
+
+def _checked(value: Any) -> tuple[tuple[str, bool] | None, str | None]:
+    """(``_encode(value)``, None), or (None, why the result cannot be kept)."""
     try:
-        text = bfcl_text(value)
+        encoded = _encode(value)
     except (ValueError, RecursionError) as exc:  # an int beyond Python's str digit limit, a cyclic/deep value
-        return f"result cannot be written as text ({type(exc).__name__}: {str(exc)[:100]})"
-    if len(text) > MAX_RESULT_CHARS:
-        return f"result too large ({len(text):,} characters; limit {MAX_RESULT_CHARS:,})"
-    return None
+        return None, f"result cannot be written as text ({type(exc).__name__}: {str(exc)[:100]})"
+    if len(encoded[0]) > MAX_RESULT_CHARS:
+        return None, f"result too large ({len(encoded[0]):,} characters; limit {MAX_RESULT_CHARS:,})"
+    return encoded, None
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _scalars(values: Any) -> bool:
+    return all(type(value) in _SCALARS for value in values)
+
+
+def _copy_config(config: Any) -> Any:
+    """``copy.deepcopy`` of an ``initial_config`` part (parsed JSON): pickle's round trip gives the same, faster."""
+    try:
+        return pickle.loads(pickle.dumps(config, pickle.HIGHEST_PROTOCOL))
+    except Exception:  # noqa: BLE001 - anything pickle cannot copy is left to deepcopy
+        return copy.deepcopy(config)
 
 
 class Session:
@@ -371,11 +433,10 @@ class Session:
             instance = cls()
             if class_name not in STATELESS_CLASSES:
                 with sandboxed():
-                    instance._load_scenario(copy.deepcopy(initial_config.get(class_name, {})), long_context=long_context)
+                    instance._load_scenario(_copy_config(initial_config.get(class_name, {})), long_context=long_context)
             self.instances[class_name] = instance
-            for name, member in inspect.getmembers(instance, predicate=inspect.ismethod):
-                if not name.startswith("_"):
-                    self.owner[name] = class_name
+            for name in runtime.public_methods(class_name, instance):
+                self.owner[name] = class_name
 
     def positional_names(self, name: str) -> list[str]:
         """Parameter names of a public method, for mapping positional arguments."""
@@ -387,16 +448,30 @@ class Session:
 
         A call past a limit (cost of its arguments, time, size of its result) is the error text
         ``Error during execution: limit: …``, or raises CallLimitExceeded when ``strict``."""
+        return self._run(name, args, kwargs, strict)[0]
+
+    def call_stored(self, name: str, args: list[Any] | None = None, kwargs: dict[str, Any] | None = None, *,
+                    strict: bool = False) -> Any:
+        """``storable(call(…))``, with the result encoded once."""
+        result, encoded = self._run(name, args, kwargs, strict)
+        return storable(result, encoded)
+
+    def _run(self, name: str, args: list[Any] | None, kwargs: dict[str, Any] | None,
+             strict: bool) -> tuple[Any, tuple[str, bool] | None]:
+        """(result, its ``_encode``) or (BFCL's error text, None)."""
         if name not in self.owner:
-            return f"Error during execution: name '{name}' is not defined"
+            return f"Error during execution: name '{name}' is not defined", None
         method = getattr(self.instances[self.owner[name]], name)
         args, kwargs = list(args or []), dict(kwargs or {})
         named = {**dict(zip(self.positional_names(name), args)), **kwargs}
         problem = argument_problem(name, named)
         if problem is None:
             # Methods may mutate their arguments (TwitterAPI.mention extends its list), and callers keep
-            # the arguments as the recorded call: hand the method its own copies.
-            args, kwargs = copy.deepcopy(args), copy.deepcopy(kwargs)
+            # the arguments as the recorded call: hand the method its own copies (scalars need none).
+            if not (_scalars(args) and _scalars(kwargs.values())):
+                args, kwargs = copy.deepcopy(args), copy.deepcopy(kwargs)
+            import decimal  # on the first call, not at import: converting single-turn data never needs it
+
             try:
                 # decimal.localcontext: BFCL's square_root sets the thread's global decimal precision
                 with time_limit(CALL_SECONDS), sandboxed(), decimal.localcontext():
@@ -404,14 +479,14 @@ class Session:
             except CallTimeout:
                 problem = f"{name} took longer than {CALL_SECONDS:g} s"
             except Exception as exc:  # BFCL reports a failing call as text, and so do we
-                return f"Error during execution: {exc}"
+                return f"Error during execution: {exc}", None
             else:
-                problem = result_problem(result)
+                encoded, problem = _checked(result)
                 if problem is None:
-                    return result
+                    return result, encoded
         if strict:
             raise CallLimitExceeded(problem)
-        return f"Error during execution: limit: {problem}"
+        return f"Error during execution: limit: {problem}", None
 
     def call_text(self, text: str) -> Any:
         """Parse and run one call string (``ast``, literals only)."""

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ...tools.bfcl_runtime import (PINNED_SHA256, PINNED_VERSION, PINNED_WHEEL, CallLimitExceeded, CallSyntaxError,
-                                   Runtime, RuntimeUnavailable, UnverifiedRuntime, parse_call, storable)
+                                   Runtime, RuntimeUnavailable, UnverifiedRuntime, parse_call)
 from ..fetch import copy_local, hub_snapshot, pypi_download, write_provenance
 from ...format.sample import CallNumbering, Sample, decode_line, loads_strict
 from ...format import fastjson
@@ -35,6 +35,8 @@ HUB_REPO = "gorilla-llm/Berkeley-Function-Calling-Leaderboard"
 HUB_REVISION = "main"
 WHEEL_DATA = "bfcl_eval/data/"
 TOOL_CACHE = 50_000  # converted single-turn tools kept per run (BFCL has ~3,400 distinct ones)
+CALL_CACHE = 50_000  # parsed multi-turn ground-truth calls kept per run
+SCALARS = (str, int, float, bool, type(None))
 
 SINGLE_TURN = (
     "simple_python", "simple_java", "simple_javascript", "multiple", "parallel", "parallel_multiple",
@@ -109,9 +111,11 @@ def _json_lines(data: bytes, rel: str) -> Iterator[tuple[int, Any, str | None]]:
         if not line.strip():
             continue
         try:
-            yield number, loads_strict(decode_line(line)), None
+            value = loads_strict(decode_line(line))  # orjson where its answer is the strict parser's
         except ValueError as exc:
             yield number, line.decode("utf-8", "backslashreplace").rstrip("\r"), f"invalid JSON in {rel} line {number}: {exc}"
+        else:
+            yield number, value, None
 
 
 def convert_tool(doc: dict[str, Any]) -> dict[str, Any]:
@@ -173,6 +177,7 @@ class BFCL(Source):
         self._func_docs: dict[str, list[dict]] = {}
         self._tool_of: dict[str, dict] = {}  # multi-turn function docs are shared: convert each once
         self._tool_by_text: dict[bytes, dict] = {}  # single-turn docs repeat across records: converted once
+        self._calls: dict[str, tuple[str, list[Any], dict[str, Any]]] = {}  # ground-truth call text → parsed
 
     # ------------------------------------------------------------------ fetching
     def fetch(self, dest: Path, *, origin: str | None = None, revision: str | None = None,
@@ -205,7 +210,7 @@ class BFCL(Source):
         unknown = sorted(set(subsets or ()) - set(self.subsets))
         if unknown:
             raise FetchError(f"unknown BFCL subsets {unknown}; known: {', '.join(self.subsets)}")
-        self._func_docs, self._tool_of, self._tool_by_text = {}, {}, {}
+        self._func_docs, self._tool_of, self._tool_by_text, self._calls = {}, {}, {}, {}
         if any(c in MULTI_TURN and files.find(c) for c in wanted):
             try:  # refuse unverified code once, clearly, before any record is converted
                 self._runtime.verify()
@@ -311,6 +316,19 @@ class BFCL(Source):
             tool = self._tool_by_text[text] = convert_tool(doc)
         return tool
 
+    def _parse(self, text: Any) -> tuple[str, list[Any], dict[str, Any]]:
+        """``parse_call``, once per distinct text (the 4,625 ground-truth calls are 712 distinct ones). Calls
+        with only scalar arguments are kept: nothing can change their (shared) lists, whose items are immutable."""
+        parsed = self._calls.get(text) if type(text) is str else None
+        if parsed is None:
+            parsed = parse_call(text)
+            name, args, kwargs = parsed
+            if type(text) is str and all(type(v) in SCALARS for v in (*args, *kwargs.values())):
+                if len(self._calls) >= CALL_CACHE:
+                    self._calls.clear()
+                self._calls[text] = parsed
+        return parsed
+
     def _multi_turn(self, entry: dict, record: RawRecord) -> list[dict]:
         truth = record.data["ground_truth"]
         if truth is None:
@@ -359,7 +377,7 @@ class BFCL(Source):
             calls, results, previous = [], {}, None
             for text in turn_truth:
                 try:
-                    name, args, kwargs = parse_call(text)
+                    name, args, kwargs = self._parse(text)
                 except CallSyntaxError as exc:
                     raise Reject(f"turn {index}: {exc}") from None
                 if name not in known:
@@ -372,7 +390,7 @@ class BFCL(Source):
                 # Calls of a turn act on shared state in order, so each depends on the one before.
                 calls.append({"name": name, "parameters": parameters, "depend_on": [previous] if previous else []})
                 try:
-                    results[cid] = storable(session.call(name, args, kwargs, strict=True))
+                    results[cid] = session.call_stored(name, args, kwargs, strict=True)
                 except CallLimitExceeded as exc:
                     raise Reject(f"turn {index}: {text[:200]!r} exceeds a limit: {exc}") from None
                 previous = cid
