@@ -170,6 +170,45 @@ def test_malformed_lines_are_rejected_with_location(corpora, bfcl_store, tmp_pat
     assert [(r["line"], r["reason"].split(":")[0]) for r in rejects] == [(2, "invalid JSON"), (3, "invalid sample")]
 
 
+def test_any_number_of_workers_and_block_size_writes_the_same_bytes(corpora, bfcl_store, tmp_path, monkeypatch):
+    """Lines reach the workers in byte ranges (here a few hundred bytes: many blocks, lines split across
+    none); decisions, removal records and the written lines are the same for 1, 2 or 3 workers."""
+    import opentoollab.trainer.mix as mix_module
+    from opentoollab.trainer.mix_work import filter_view
+
+    lines = corpora["dev"].read_bytes().splitlines()
+    reworded = json.loads(lines[5])
+    reworded[3]["content"] = reworded[3]["content"].upper() + " !"  # an exact duplicate after normalization
+    near = json.loads(lines[9])
+    near[0]["content"] = "SealTools_dev_9009"
+    near[3]["content"] += " now"  # a near duplicate
+    spaced = b"  " + json.dumps(json.loads(lines[1])).encode() + b"  \r"  # not as the mix writes it: rewritten
+    mixed = [lines[0], b"", b"{broken", spaced, *lines[2:], dumps_sample(reworded).encode(),
+             dumps_sample(near).encode(), b"[1, 2]"]
+    path = tmp_path / "mixed.jsonl"
+    path.write_bytes(b"\n".join(mixed))  # no newline at the end
+    runs = []
+    for workers, block in ((1, None), (1, 300), (2, 300), (3, 1000)):
+        monkeypatch.setattr(mix_module, "BLOCK_BYTES", block or 1 << 19)
+        for options in ({}, {"filters": Filters(tags=("easy",))}, {"near_dedup": False}):
+            out = tmp_path / f"w{workers}-{block}-{len(runs)}.jsonl"
+            mix, manifest = build_mix(f"{path}:200,{corpora['test_in_domain']}:0.5", bfcl_store, seed=5,
+                                      workers=workers, **options)
+            write_mix(out, mix, manifest)
+            expected = b"".join(dumps_sample(sample).encode() + b"\n" for sample in mix)  # parsed and written again
+            assert out.read_bytes() == expected
+            runs.append((options.keys(), expected, out.with_name(out.stem + ".removed.jsonl").read_bytes()))
+    assert all(run == runs[i % 3] for i, run in enumerate(runs))
+    removed = [json.loads(line) for line in runs[0][2].splitlines()]
+    assert {(r["step"], r.get("kind")) for r in removed} >= {("reject", None), ("dedup", "exact"), ("dedup", "near")}
+    assert [r["line"] for r in removed if r["step"] == "reject"] == [3, len(mixed)]
+    assert runs[1][1] != runs[0][1] != runs[2][1]
+    for line in lines[:50]:  # what the workers send for the filters decides as the whole sample does
+        sample = json.loads(line)
+        for kept in (Filters(tags=("easy",)), Filters(languages=("en",)), Filters(subsets=("dev",)), Filters(tags=("difficult",))):
+            assert kept.accepts(filter_view(sample)) == kept.accepts(sample)
+
+
 # --- evaluation data: refused, or allowed loudly -------------------------------------------------------
 
 

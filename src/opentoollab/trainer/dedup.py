@@ -22,6 +22,7 @@ TOKEN_RE = re.compile(rf"[{_CJK}]|[^\W_{_CJK}]+")
 DEFAULT_THRESHOLD = 0.8
 DEFAULT_NUM_PERM = 128
 DEFAULT_SHINGLE = 3
+BATCH = 1024  # signatures per ``NearDeduper.check_batch`` round
 
 
 def tokens(text: str) -> list[str]:
@@ -116,16 +117,12 @@ class NearDeduper:
 
     def __init__(self, threshold: float = DEFAULT_THRESHOLD, num_perm: int = DEFAULT_NUM_PERM,
                  shingle: int = DEFAULT_SHINGLE) -> None:
-        from datasketch import MinHash
-
         from .lsh import BandIndex
 
         if not 0.0 < threshold <= 1.0:
             raise ValueError(f"near-duplicate threshold must be in (0, 1], got {threshold}")
         self.threshold, self.num_perm, self.shingle = threshold, num_perm, shingle
-        self._minhash = MinHash
-        template = MinHash(num_perm=num_perm, seed=1)
-        self._permutations, self._scheme = template.permutations, template.scheme  # built once, not per sample
+        self._minhash = None  # datasketch (and the scipy it imports) only where signatures are made
         self._lsh = BandIndex(threshold, num_perm)  # datasketch's MinHashLSH candidates, a third of the memory
         self._labels: list[str] = []
         self._groups: list[bytes | None] = []
@@ -135,7 +132,13 @@ class NearDeduper:
         grams = shingles(text, self.shingle)
         if not grams:
             return None
-        minhash = self._minhash(num_perm=self.num_perm, seed=1, permutations=self._permutations, scheme=self._scheme)
+        if self._minhash is None:
+            from datasketch import MinHash
+
+            template = MinHash(num_perm=self.num_perm, seed=1)  # permutations built once, not per sample
+            self._minhash = (MinHash, template.permutations, template.scheme)
+        make, permutations, scheme = self._minhash
+        minhash = make(num_perm=self.num_perm, seed=1, permutations=permutations, scheme=scheme)
         minhash.update_batch(grams)
         return minhash
 
@@ -147,19 +150,63 @@ class NearDeduper:
         """``check`` with the signature's hash values computed elsewhere (``signature(text).hashvalues``)."""
         if values is None:
             return None
-        best = None
-        for index in self._lsh.query(values):
-            if self._groups[index] != group:
-                continue
-            similarity = float((self._lsh.row(index) == values).mean())
-            if similarity >= self.threshold and (best is None or index < best[0]):
-                best = (index, similarity)
-        if best is not None:
-            return Duplicate("near", self._labels[best[0]], best[1])
-        self._lsh.insert(values)
-        self._labels.append(label)
-        self._groups.append(group)
-        return None
+        from .lsh import as_uint32
+
+        return self.check_batch(as_uint32(values)[None], [label], [group])[0]
+
+    def check_batch(self, values: Any, labels: list[str], groups: list[bytes | None]) -> list[Duplicate | None]:
+        """``check_values`` for consecutive samples at once (a ``(samples, num_perm)`` array): the same outcome
+        as one call each, in order, with a sample's earlier batch mates as possible originals.
+
+        Band keys, index look-ups and insertions are done for the whole batch (``lsh.BandIndex``); only a
+        sample that shares a band with a stored or an earlier sample of the batch is looked at on its own.
+        """
+        import numpy as np
+
+        from .lsh import as_uint32
+
+        values = as_uint32(values)
+        lsh, count = self._lsh, len(values)
+        if count > BATCH:  # a sample is compared with its earlier batch mates: keep that quadratic part small
+            return [duplicate for start in range(0, count, BATCH)
+                    for duplicate in self.check_batch(values[start:start + BATCH], labels[start:start + BATCH],
+                                                      groups[start:start + BATCH])]
+        out: list[Duplicate | None] = [None] * count
+        if not count:
+            return out
+        keys = lsh.band_keys(values)
+        heads = lsh.lookup(keys)
+        look = (heads >= 0).any(axis=1)
+        for band in range(lsh.b):  # a later sample with an earlier one's band key
+            _, first = np.unique(keys[:, band], return_index=True)
+            later = np.ones(count, dtype=bool)
+            later[first] = False
+            look |= later
+        kept = np.ones(count, dtype=bool)
+        width = lsh.b * lsh.r
+        bands = values[:, :width].reshape(count, lsh.b, lsh.r)
+        for j in np.flatnonzero(look).tolist():
+            best = None  # (similarity, label of the earliest kept copy)
+            for index in sorted(lsh.candidates(values[j], heads[j])):  # stored rows come before the batch's
+                if self._groups[index] == groups[j]:
+                    similarity = float((lsh.row(index) == values[j]).mean())
+                    if similarity >= self.threshold:
+                        best = (similarity, self._labels[index])
+                        break
+            if best is None and j:
+                for i in np.flatnonzero(kept[:j] & (keys[:j] == keys[j]).any(axis=1)).tolist():
+                    if groups[i] == groups[j] and (bands[i] == bands[j]).all(axis=1).any():
+                        similarity = float((values[i] == values[j]).mean())
+                        if similarity >= self.threshold:
+                            best = (similarity, labels[i])
+                            break
+            if best is not None:
+                kept[j] = False
+                out[j] = Duplicate("near", best[1], best[0])
+        lsh.insert_many(values[kept], keys[kept])
+        self._labels.extend(label for label, keep in zip(labels, kept.tolist()) if keep)
+        self._groups.extend(group for group, keep in zip(groups, kept.tolist()) if keep)
+        return out
 
     def __len__(self) -> int:
         return len(self._labels)
