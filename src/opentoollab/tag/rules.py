@@ -115,9 +115,18 @@ def _value_checker(schema_text: str) -> tuple[Callable[[Any], bool], dict]:
         return (lambda value: True), schema
 
 
-def _value_problem(schema: dict, value: Any) -> tuple[str, str, str] | None:
-    """(rule, sub-path, message) when ``value`` breaks its parameter schema, else None."""
-    is_valid, checked = _value_checker(canonical_json(schema))
+@lru_cache(maxsize=65536)
+def _parameter_checker(parameters_text: str, name: str) -> tuple[Callable[[Any], bool], dict]:
+    """``_value_checker`` of parameter ``name`` of a tool, found by the tool's canonical parameters text
+    (which verify has anyway): no canonical text of the parameter's schema per call."""
+    return _value_checker(canonical_json(json.loads(parameters_text)["properties"][name]))
+
+
+def _value_problem(schema: dict, value: Any, checker: tuple[Callable[[Any], bool], dict] | None = None
+                   ) -> tuple[str, str, str] | None:
+    """(rule, sub-path, message) when ``value`` breaks its parameter schema (``checker``: its
+    ``_value_checker``, if known), else None."""
+    is_valid, checked = checker or _value_checker(canonical_json(schema))
     if is_valid(value) or ("default" in schema and value == schema["default"]):
         return None
     from jsonschema.exceptions import best_match
@@ -194,9 +203,9 @@ def _nested_candidates(schema: dict, value: Any) -> list[tuple[str, dict, Any]] 
     return None
 
 
-def _truth_problems(schema: dict, value: Any, where: str) -> list[tuple[str, str, str]]:
+def _truth_problems(schema: dict, value: Any, where: str, checker: tuple | None = None) -> list[tuple[str, str, str]]:
     """Problems of one ground-truth candidate: plain reading first, then BFCL's nested candidate lists."""
-    problem = _value_problem(schema, value)
+    problem = _value_problem(schema, value, checker)
     if problem is None:
         return []
     nested = _nested_candidates(schema, value)
@@ -228,9 +237,10 @@ class Findings:
 
 
 
-def verify(sample: Sample, state: Findings) -> None:
-    ids = assign_call_ids(sample)
-    tools: dict[str, dict] = {}
+def verify(sample: Sample, state: Findings, ids: list[list[str] | None] | None = None) -> None:
+    """Add the rule problems of a schema-valid sample to ``state`` (``ids``: its ``assign_call_ids``, if known)."""
+    ids = assign_call_ids(sample) if ids is None else ids
+    tools: dict[str, tuple[dict, str]] = {}  # name → (tool, canonical text of its parameters)
     results: dict[str, Any] = {}
     previous = None
     for index, message in enumerate(sample):
@@ -239,12 +249,13 @@ def verify(sample: Sample, state: Findings) -> None:
         if role == "candidate_tools":
             tools = {}
             for position, tool in enumerate(content):
-                tools[tool["name"]] = tool
                 tool_path = f"{here}.content[{position}].parameters"
-                error = _schema_error(canonical_json(tool["parameters"]))
+                schema_text = canonical_json(tool["parameters"])
+                tools[tool["name"]] = tool, schema_text
+                error = _schema_error(schema_text)
                 if error:
                     state.add("tool_schema_invalid", tool_path + error[0], f"{tool['name']!r}: {error[1]}")
-                for sub in enum_conflicts(tool["parameters"]):
+                for sub in enum_conflicts(tool["parameters"]) if '"enum"' in schema_text else ():
                     state.add("tool_enum_conflict", f"{tool_path}{sub}.enum", f"{tool['name']!r}: {_conflict_message(tool['parameters'], sub)}")
         elif role in ("system", "user", "assistant") and not content.strip():
             state.add("empty_turn", f"{here}.content", f"empty {role} message")
@@ -262,7 +273,7 @@ def _same(a: dict, b: dict) -> bool:
     return a["role"] == b["role"] and canonical_json(a) == canonical_json(b)
 
 
-def _check_calls(message: dict, ids: list[str], here: str, tools: dict[str, dict], results: dict[str, Any],
+def _check_calls(message: dict, ids: list[str], here: str, tools: dict[str, tuple[dict, str]], results: dict[str, Any],
                  answer: dict | None, state: Findings) -> None:
     truth = message["role"] == "tool_call_ground_truth"
     if not truth:
@@ -274,17 +285,18 @@ def _check_calls(message: dict, ids: list[str], here: str, tools: dict[str, dict
                 state.add("call_unanswered", f"{here}.content", f"no result for {missing}")
     for position, call in enumerate(message["content"]):
         call_path = f"{here}.content[{position}]"
-        tool = tools.get(call["name"])
-        if tool is None:
+        if call["name"] not in tools:
             state.add("unknown_tool", f"{call_path}.name", f"{call['name']!r} is not among the candidate tools in force")
             continue
+        tool, schema_text = tools[call["name"]]
         available = dict(results)
         if answer is not None:
             available.update({d: answer[d] for d in call.get("depend_on") or [] if d in answer})
-        _check_parameters(call, tool["parameters"], f"{call_path}.parameters", truth, available, state)
+        _check_parameters(call, tool["parameters"], schema_text, f"{call_path}.parameters", truth, available, state)
 
 
-def _check_parameters(call: dict, schema: dict, path: str, truth: bool, results: dict[str, Any], state: Findings) -> None:
+def _check_parameters(call: dict, schema: dict, schema_text: str, path: str, truth: bool, results: dict[str, Any],
+                      state: Findings) -> None:
     properties = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
     parameters = call["parameters"]
     for name in schema.get("required") or []:
@@ -301,6 +313,7 @@ def _check_parameters(call: dict, schema: dict, path: str, truth: bool, results:
             candidates = [(f"{value_path}[{k}]", v) for k, v in enumerate(value) if v != ""]
         else:
             candidates = [(value_path, value)]
+        checker = _parameter_checker(schema_text, name)
         for where, candidate in candidates:
             if not truth and any(True for _ in iter_links(candidate)):
                 try:
@@ -311,9 +324,9 @@ def _check_parameters(call: dict, schema: dict, path: str, truth: bool, results:
             elif _whole_link(candidate):
                 continue  # a ground-truth link stands for a result not known here
             if truth:
-                found = _truth_problems(properties[name], candidate, where)
+                found = _truth_problems(properties[name], candidate, where, checker)
             else:
-                problem = _value_problem(properties[name], candidate)
+                problem = _value_problem(properties[name], candidate, checker)
                 found = [(problem[0], where + problem[1], problem[2])] if problem else []
             for rule, path_, message in found:
                 state.add(rule, path_, message)

@@ -54,13 +54,13 @@ import json
 import os
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from ..format import fastjson
-from ..format.sample import Sample, dumps_sample, sample_id
-from ..format.validate import validate_sample
+from ..format.sample import Sample, assign_call_ids, dumps_sample, sample_id
+from ..format.validate import checked_sample
 # categories and rules live in their own modules; re-exported here, the public face of tagging
 from .categories import CATEGORIES, FLOW, SHAPES, SPECIAL, approx_tokens, detect_language, meta_hints, structure  # noqa: F401
 from .rules import COVERED, RULES, Findings, verify  # noqa: F401
@@ -72,21 +72,30 @@ Record = dict[str, Any]
 # ----------------------------------------------------------------------------- the tagger
 def tag_sample(sample: Any) -> Record:
     """Categories, language, counts and rule problems of one sample (the sample is not changed)."""
-    identifier = sample_id(sample) if isinstance(sample, list) else None
-    problems = [p for p in validate_sample(sample)] if isinstance(sample, list) else []
+    return _tagged(sample)[0]
+
+
+def _tagged(sample: Any) -> tuple[Record, bytes | None]:
+    """``tag_sample``'s record, and the sample's JSONL text (``dumps_sample``) as bytes when validation's
+    orjson encoding is that text (else None)."""
     if not isinstance(sample, list):
-        return _record(identifier, [], [], "und", {}, [{"rule": "schema", "path": "$", "message": "a sample is a JSON array"}])
+        return _record(None, [], [], "und", {}, [{"rule": "schema", "path": "$", "message": "a sample is a JSON array"}]), None
+    identifier = sample_id(sample)
+    problems, encoded = checked_sample(sample)
     schema_problems = [p for p in problems if p.rule == "schema"]
     if schema_problems:
         return _record(identifier, [], [], "und", {},
-                       [{"rule": "schema", "path": p.path, "message": p.message} for p in schema_problems])
+                       [{"rule": "schema", "path": p.path, "message": p.message} for p in schema_problems]), None
     state = Findings([], {})
     for p in problems:
         if p.rule not in COVERED:
             state.add(p.rule, p.path, p.message)
-    categories, from_meta, language, counts = structure(sample)
-    verify(sample, state)
-    return _record(identifier, categories, from_meta, language, counts, state.problems)
+    ids = assign_call_ids(sample)
+    finite = not any(p.rule == "json" for p in problems)  # no NaN/Infinity
+    exact = encoded if finite and encoded is not None and fastjson.exact_bytes(encoded, finite=True) else None
+    categories, from_meta, language, counts = structure(sample, finite=finite, exact=exact is not None, ids=ids)
+    verify(sample, state, ids)
+    return _record(identifier, categories, from_meta, language, counts, state.problems), exact
 
 
 def _record(identifier, categories, from_meta, language, counts, problems) -> Record:
@@ -138,49 +147,34 @@ def tags_path_for(path: Path, store=None) -> Path:
 
 
 def tag_file(path: Path, progress: Callable[[int], None] | None = None,
-             judge: Callable[[Sample], dict] | None = None, *, workers: int | None = 1,
-             texts: bool = True) -> Iterator[tuple[int, str | None, Record]]:
-    """(line number, raw line, record) for every sample line of a JSONL file; bad lines give a record too.
-
-    ``workers`` processes tag lines in parallel (same records in the same order; with a ``judge``, whose
-    client lives here, one process). ``texts=False`` leaves the raw line out (None): less to send back.
-    """
-    from ..format.jsonl import iter_lines, iter_raw_lines
-    from ..format.parallel import imap
-
-    if judge is None:
-        lines = ((str(path), number, data, texts) for number, data in iter_raw_lines(path))
-        for number, text, record in imap(tag_raw_line, lines, workers):
-            if progress:
-                progress(1)
-            yield number, text, record
-        return
-    for line in iter_lines(path):
-        record = _line_record(line)
-        if not line.error and record["valid"]:
-            record = _with_judge(record, line.value, judge)
+             judge: Callable[[Sample], dict] | None = None) -> Iterator[tuple[int, str, Record]]:
+    """(line number, the sample's line, record) for every sample line of a JSONL file, in this process; bad
+    lines give a record too (and their text). ``write_tags`` tags whole files on workers (``tag_block``)."""
+    for line, record, text in _tagged_lines(path, judge):
         if progress:
             progress(1)
-        yield line.number, line.text if line.error else dumps_sample(line.value), record
+        yield line.number, line.text if line.error else text.decode("utf-8") if text else dumps_sample(line.value), record
 
 
-def _line_record(line: Any) -> Record:
+def _tagged_lines(path: Path, judge: Callable[[Sample], dict] | None = None) -> Iterator[tuple[Any, Record, bytes | None]]:
+    """(line, record, the sample's text if ``_tagged`` has it) for every line of a file; with a ``judge``
+    (its client lives in this process), valid samples' records carry its verdict."""
+    from ..format.jsonl import iter_lines
+
+    for line in iter_lines(path):
+        record, text = _line_tagged(line)
+        if judge is not None and not line.error and record["valid"]:
+            record = _with_judge(record, line.value, judge)
+        yield line, record, text
+
+
+def _line_tagged(line: Any) -> tuple[Record, bytes | None]:
+    """A line's record (``line`` after ``id``) and, as ``_tagged`` gives it, its sample's text as bytes."""
     if line.error:
-        record = _record(None, [], [], "und", {}, [{"rule": "json", "path": "$", "message": line.error}])
+        record, text = _record(None, [], [], "und", {}, [{"rule": "json", "path": "$", "message": line.error}]), None
     else:
-        record = tag_sample(line.value)
-    return {"id": record["id"], "line": line.number, **{k: v for k, v in record.items() if k != "id"}}
-
-
-def tag_raw_line(job: tuple[str, int, bytes, bool]) -> tuple[int, str | None, Record]:
-    """One raw line → (number, its text, record): the pure per-line step of ``tag_file`` (runs in workers)."""
-    from ..format.jsonl import parse_line
-
-    path, number, data, with_text = job
-    line = parse_line(path, number, data)
-    record = _line_record(line)
-    text = (line.text if line.error else dumps_sample(line.value)) if with_text else None
-    return number, text, record
+        record, text = _tagged(line.value)
+    return {"id": record["id"], "line": line.number, **{k: v for k, v in record.items() if k != "id"}}, text
 
 
 def _with_judge(record: Record, sample: Sample, judge: Callable[[Sample], dict]) -> Record:
@@ -203,9 +197,18 @@ class Tally:
         self.samples += 1
         self.valid += bool(record["valid"])
         self.categories.update(record["categories"])
-        self.rules.update({p["rule"] for p in record["problems"]})
+        self.rules.update(dict.fromkeys(p["rule"] for p in record["problems"]).keys())  # once each, in order
         self.languages[record["language"]] += 1
         self.tokens += (record.get("counts") or {}).get("tokens", 0)
+
+    def merge(self, other: "Tally") -> None:
+        """Add another tally's counts (the same result as adding its records here, in order)."""
+        self.samples += other.samples
+        self.valid += other.valid
+        self.tokens += other.tokens
+        self.categories.update(other.categories)
+        self.rules.update(other.rules)
+        self.languages.update(other.languages)
 
     def result(self) -> dict[str, Any]:
         return {"samples": self.samples, "valid": self.valid, "invalid": self.samples - self.valid,
@@ -340,44 +343,169 @@ def write_tags(units: list[Unit], *, drop_invalid: bool = False, ignore: Iterabl
                judge: Callable[[Sample], dict] | None = None, judge_info: dict | None = None,
                progress: Callable[[int], None] | None = None, workers: int | None = 1) -> dict[Path, dict]:
     """Tag every unit, write records (and filtered copies) atomically; returns {manifest path: manifest}.
-    ``workers``: processes tagging lines in parallel (None: every core); the files are the same for any number."""
+    ``workers``: processes tagging blocks of lines in parallel (None: every core; one pool for all units;
+    with a ``judge``, one process); the files are the same bytes for any number."""
     from ..format.jsonl import atomic_writer, write_json
+    from ..format.parallel import Workers
 
     ignore = set(ignore)
     started = time.perf_counter()
     manifests: dict[Path, dict] = {}
-    for unit in units:
-        manifest_path = unit.folder / unit.manifest_name
-        manifest = manifests.get(manifest_path) or _read_manifest(manifest_path)
-        manifests[manifest_path] = manifest
-        tally = Tally()
-        kept = 0
-        dropped: list[dict] = []
-        with contextlib.ExitStack() as stack:
-            handle = stack.enter_context(atomic_writer(unit.tags))
-            valid = stack.enter_context(atomic_writer(unit.folder / "valid" / f"{unit.key}.jsonl")) if drop_invalid else None
-            for number, text, record in tag_file(unit.source, progress, judge, workers=workers, texts=drop_invalid):
-                handle.write((fastjson.dumps(record) or json.dumps(record, ensure_ascii=False, separators=(",", ":"))) + "\n")
-                tally.add(record)
-                if valid is None:
-                    continue
-                blocking = [p for p in record["problems"] if p["rule"] not in ignore]
-                if blocking:
-                    dropped.append({"id": record["id"], "file": str(unit.source), "line": number,
-                                    "rules": sorted({p["rule"] for p in blocking}), "problems": blocking})
-                else:
-                    valid.write(text + "\n")  # the sample's own line, unchanged
-                    kept += 1
-        entry = {"file": str(unit.source), "sha256": file_digest(unit.source), "tags": str(unit.tags), **tally.result()}
-        if drop_invalid:
-            entry["filtered"] = _record_filtered(unit, kept, dropped, ignore)
-        manifest["subsets"][unit.key] = entry
+    with Workers(1 if judge is not None else workers, preload=[__name__]) as pool:
+        for unit in units:
+            manifest_path = unit.folder / unit.manifest_name
+            manifest = manifests.get(manifest_path) or _read_manifest(manifest_path)
+            manifests[manifest_path] = manifest
+            if judge is None:
+                blocks, digest = _tag_blocks(unit.source, pool, drop_invalid, ignore)
+            else:
+                blocks, digest = _judged_blocks(unit.source, judge, drop_invalid, ignore), None
+            tally, kept, dropped = Tally(), 0, []
+            with contextlib.ExitStack() as stack:
+                handle = stack.enter_context(atomic_writer(unit.tags, "wb"))
+                valid = stack.enter_context(atomic_writer(unit.folder / "valid" / f"{unit.key}.jsonl", "wb")) if drop_invalid else None
+                for block in blocks:
+                    handle.write(block.tags)
+                    tally.merge(block.tally)
+                    if valid is not None:
+                        valid.write(block.valid)
+                        kept += block.kept
+                        dropped.extend(block.dropped)
+                    if progress:
+                        progress(block.tally.samples)
+            sha256 = digest.hexdigest() if digest is not None else file_digest(unit.source)
+            entry = {"file": str(unit.source), "sha256": sha256, "tags": str(unit.tags), **tally.result()}
+            if drop_invalid:
+                entry["filtered"] = _record_filtered(unit, kept, dropped, ignore)
+            manifest["subsets"][unit.key] = entry
     for manifest_path, manifest in manifests.items():
         manifest.update(tagger_version=TAGGER_VERSION, rules=list(RULES), written_at=now(),
                         seconds=round(time.perf_counter() - started, 3), judge=judge_info,
                         totals=_totals(manifest["subsets"].values()))
         write_json(manifest_path, manifest)
     return manifests
+
+
+# ----------------------------------------------------------------------------- blocks of lines
+BLOCK_BYTES = 1 << 20  # input per job a worker gets: whole lines, ~500 samples of 2 KB
+MIN_BLOCK_BYTES = 1 << 16  # smaller files are cut finer (4 blocks a worker), down to this
+_BOM = b"\xef\xbb\xbf"
+
+
+@dataclass
+class Block:
+    """What tagging a run of lines gives: its tags lines, the filtered copy's lines (``valid``: the kept
+    samples, ``dropped``: why the others went) and the counts over its records."""
+
+    tags: bytes
+    tally: "Tally"
+    valid: bytes = b""
+    kept: int = 0
+    dropped: list = field(default_factory=list)
+
+
+class _BlockWriter:
+    """Collects the lines of one block (the same for a worker's block and the judge's one-line blocks)."""
+
+    def __init__(self, source: str, drop_invalid: bool, ignore: Iterable[str]) -> None:
+        self.source, self.drop_invalid, self.ignore = source, drop_invalid, set(ignore)
+        self.tags: list[bytes] = []
+        self.valid: list[bytes] = []
+        self.dropped: list[dict] = []
+        self.tally = Tally()
+
+    def add(self, number: int, record: Record, sample: Sample | None, text: bytes | None = None) -> None:
+        self.tags.append(json_line(record))
+        self.tally.add(record)
+        if not self.drop_invalid:
+            return
+        blocking = [p for p in record["problems"] if p["rule"] not in self.ignore]
+        if blocking:
+            self.dropped.append({"id": record["id"], "file": self.source, "line": number,
+                                 "rules": sorted({p["rule"] for p in blocking}), "problems": blocking})
+        else:  # a line without problems parsed, so ``sample`` is its value (``text``: its dumps_sample, if known)
+            self.valid.append((text or dumps_sample(sample).encode("utf-8")) + b"\n")
+
+    def block(self) -> Block:
+        return Block(b"".join(self.tags), self.tally, b"".join(self.valid), len(self.valid), self.dropped)
+
+
+def json_line(value: Any) -> bytes:
+    """One JSONL line of ``value``: compact UTF-8 JSON, as ``write_jsonl`` writes it; a lone surrogate
+    (which UTF-8 cannot hold: a sample id with ``\\ud800`` in it) is written escaped instead of failing."""
+    data = fastjson.dumps_bytes(value)  # not finite=True: a judge's verdict may hold NaN, which json writes
+    if data is None:
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        try:
+            data = text.encode("utf-8")
+        except UnicodeEncodeError:
+            data = json.dumps(value, separators=(",", ":")).encode("ascii")
+    return data + b"\n"
+
+
+def tag_block(job: tuple[str, int, int, int, bool, tuple[str, ...]]) -> Block:
+    """Tag the lines of one byte range of a JSONL file (``path, offset, size, number of its first line,
+    drop_invalid, ignored rules``): the pure per-block step of ``write_tags``, run in the workers. Lines
+    are split, numbered and parsed exactly as ``format.jsonl.iter_lines`` does."""
+    from ..format.jsonl import parse_line
+
+    path, offset, size, number, drop_invalid, ignore = job
+    with open(path, "rb") as handle:
+        handle.seek(offset)
+        data = handle.read(size)
+    writer = _BlockWriter(path, drop_invalid, ignore)
+    pieces = data.split(b"\n")
+    last = len(pieces) - 1
+    for index, piece in enumerate(pieces):
+        if index < last:
+            piece += b"\n"
+        if number + index == 1 and piece.startswith(_BOM):
+            piece = piece[3:]
+        if piece.strip():
+            line = parse_line(path, number + index, piece)
+            record, text = _line_tagged(line)
+            writer.add(number + index, record, line.value, text)
+    return writer.block()
+
+
+def _blocks(path: Path, digest: Any, size: int | None = None) -> Iterator[tuple[int, int, int]]:
+    """(offset, size, number of its first line) of consecutive runs of whole lines of about ``size`` bytes
+    (``BLOCK_BYTES``) covering the file; every byte read also goes into ``digest`` (one read for both)."""
+    start = position = 0
+    number = 1
+    with open(path, "rb") as handle:
+        while data := handle.read(size or BLOCK_BYTES):
+            digest.update(data)
+            cut = data.rfind(b"\n") + 1
+            position += len(data)
+            if cut:  # a block ends at the last newline read: its lines are whole
+                end = position - len(data) + cut
+                yield start, end - start, number
+                number += data.count(b"\n")
+                start = end
+    if position > start:
+        yield start, position - start, number
+
+
+def _tag_blocks(path: Path, pool: Any, drop_invalid: bool, ignore: set[str]) -> tuple[Iterator[Block], Any]:
+    """The blocks of one file tagged on ``pool`` (in order), and the sha256 of the file read on the way
+    (complete once the blocks are)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    rules = tuple(sorted(ignore))
+    size = min(BLOCK_BYTES, max(MIN_BLOCK_BYTES, path.stat().st_size // (4 * pool.workers)))
+    jobs = ((str(path), offset, length, number, drop_invalid, rules)
+            for offset, length, number in _blocks(path, digest, size))
+    return pool.imap(tag_block, jobs, chunk=1), digest
+
+
+def _judged_blocks(path: Path, judge: Callable[[Sample], dict], drop_invalid: bool, ignore: set[str]) -> Iterator[Block]:
+    """One block per line, each valid sample's record with the judge's verdict (its client lives here)."""
+    for line, record, text in _tagged_lines(path, judge):
+        writer = _BlockWriter(str(path), drop_invalid, ignore)
+        writer.add(line.number, record, line.value, text)
+        yield writer.block()
 
 
 def _read_manifest(path: Path) -> dict:
@@ -392,11 +520,12 @@ def _read_manifest(path: Path) -> dict:
 
 def _record_filtered(unit: Unit, kept: int, dropped: list[dict], ignore: set[str]) -> dict:
     """Write what was dropped and why beside the filtered copy, and the filtered copy's manifest."""
-    from ..format.jsonl import write_json, write_jsonl
+    from ..format.jsonl import atomic_writer, write_json
 
     folder = unit.folder / "valid"
     target = folder / f"{unit.key}.jsonl"
-    write_jsonl(folder / f"{unit.key}.dropped.jsonl", dropped)
+    with atomic_writer(folder / f"{unit.key}.dropped.jsonl", "wb") as handle:
+        handle.writelines(map(json_line, dropped))
     by_rule = Counter(rule for row in dropped for rule in row["rules"])
     summary = {"in": kept + len(dropped), "kept": kept, "dropped": len(dropped),
                "dropped_by_rule": dict(by_rule.most_common()), "ignored_rules": sorted(ignore),
