@@ -197,6 +197,55 @@ def test_workers_write_the_same_bytes_as_one_process(tmp_path, bfcl_store, share
     assert one.manifest("BFCL")["totals"]["rejected"] > 0  # rejects are part of what was compared
 
 
+@pytest.mark.parametrize("name, folder, subsets", [
+    ("Hermes", "hermes_function_calling_v1", None), ("Hermes", "hermes_function_calling_v1", ["function_calling"]),
+    ("xLAM", "xlam_function_calling_60k", None), ("MTU-Bench", "mtu_bench", None)])
+def test_workers_that_leave_the_others_records_unparsed_write_the_same_bytes(tmp_path, shared, name, folder, subsets):
+    """Hub corpora read with a Shard: each worker parses only its own lines (``SKIPPED`` for the others'),
+    also when --subset picks records by their content (then every line is parsed and counted)."""
+    snapshots = []
+    for workers in (1, 2, 3):
+        store = Store(tmp_path / f"w{workers}")
+        process(get_source(name), store, origin=shared / "samples" / folder, subsets=subsets, progress=False,
+                workers=workers)
+        snapshots.append(_snapshot(store, name))
+    assert snapshots[0] == snapshots[1] == snapshots[2]
+    assert store.manifest(name)["totals"]["samples"] > 0
+
+
+def test_sharded_jsonl_reading_keeps_every_line_in_step(tmp_path, bfcl_samples):
+    """The JSONL path of a Shard: real samples, with blank lines, a broken line and a non-sample between them."""
+    samples = [s for group in bfcl_samples.values() for s in group][:700]
+    lines = [json.dumps(s[1:], ensure_ascii=False) for s in samples]
+    lines[10:10] = ["", "{broken", "   ", "[1, 2]"]
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "run.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    snapshots = []
+    for workers in (1, 2, 3):
+        store = Store(tmp_path / f"w{workers}")
+        process(get_source("generated"), store, origin=raw, progress=False, workers=workers)
+        snapshots.append(_snapshot(store, "generated"))
+    assert snapshots[0] == snapshots[1] == snapshots[2]
+    assert store.manifest("generated")["totals"] == {"in": 702, "out": 700, "rejected": 2, "samples": 700}
+
+
+def test_an_adapter_out_of_step_with_its_sharded_reader_stops_the_run():
+    from opentoollab.datasets.convert import convert_shard
+    from opentoollab.datasets.sources.base import SKIPPED, RawRecord, Shard, Source
+
+    class OutOfStep(Source):
+        name = "out-of-step"
+
+        def records(self, raw, subsets=None, shard: Shard | None = None):
+            yield RawRecord("s", "f", 0, {"x": 1})  # a record the shard was not told about
+            for k in range(1, 6):
+                yield RawRecord("s", "f", k, SKIPPED if shard is not None and shard.foreign() else {"x": k})
+
+    with pytest.raises(RuntimeError, match="out of step"):
+        list(convert_shard(1, 2, OutOfStep(), Path("."), None, {}, False))
+
+
 def test_workers_run_the_verified_wheel_even_when_the_parent_path_lists_another_copy(tmp_path, bfcl_store,
                                                                                     monkeypatch):
     """Workers inherit the parent's sys.path; an unverified bfcl_eval copy listed ahead of the pinned wheel

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
+import inspect
 import json
 from typing import Any, Callable, Iterator, NamedTuple
 
@@ -21,6 +22,7 @@ from ..format.sample import canonical_json, dumps_lenient, dumps_sample, make_sa
 from ..format import fastjson
 from ..format.validate import checked_sample, validate_sample
 from .sources import Context, RawRecord, Reject, Source
+from .sources.base import SKIPPED, Shard
 
 
 class Tool(NamedTuple):
@@ -188,7 +190,11 @@ def invalid_reason(name: str, subset: str, first: int, bodies: list) -> str:
 
 def sample_line(identifier: str, body_text: str) -> str:
     """The JSONL line of a sample from its id and its encoded body: ``dumps_sample([id message, *body])``."""
-    head = '[{"role":"id","content":' + json.dumps(identifier, ensure_ascii=False) + "}"
+    if identifier.isprintable() and '"' not in identifier and "\\" not in identifier:
+        quoted = '"' + identifier + '"'  # what json.dumps writes for it (nothing to escape), ~10x cheaper
+    else:
+        quoted = json.dumps(identifier, ensure_ascii=False)
+    head = '[{"role":"id","content":' + quoted + "}"
     return head + ("]" if body_text == "[]" else "," + body_text[1:]) + "\n"
 
 
@@ -216,6 +222,13 @@ def convert_shard(index: int, count: int, source: Source, raw: Any, subsets: lis
     counters."""
     with _fewer_collections():
         yield from _convert_shard(index, count, source, raw, subsets, options, infer)
+
+
+def _records(source: Source, raw: Any, subsets: list[str] | None, index: int, count: int) -> Iterator[RawRecord]:
+    """The source's records; with several workers, the others' left unparsed where the adapter can (``Shard``)."""
+    if count > 1 and "shard" in inspect.signature(source.records).parameters:
+        return source.records(raw, subsets, shard=Shard(index, count))
+    return source.records(raw, subsets)
 
 
 @contextlib.contextmanager
@@ -248,8 +261,11 @@ def _convert_shard(index: int, count: int, source: Source, raw: Any, subsets: li
             yield _finish(source, record, produced, infer, table, known)
         pending.clear()
 
-    for position, record in enumerate(source.records(raw, subsets)):
+    for position, record in enumerate(_records(source, raw, subsets, index, count)):
         if position % count == index:
+            if record.data is SKIPPED:
+                raise RuntimeError(f"{source.name}: record {position} ({record.source_file}:{record.location}) was left "
+                                   f"unparsed for another worker: the adapter's records are out of step with its reader")
             pending.append((record, _adapt(source, record, ctx)))
             if len(pending) >= CHUNK:
                 yield from finish()

@@ -30,6 +30,35 @@ class FetchError(Exception):
     """A download or local copy failed; the message says what to do."""
 
 
+class _Skipped:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "SKIPPED"
+
+
+SKIPPED = _Skipped()  # the data of a record another worker converts: left unparsed by a sharded reader
+
+
+class Shard:
+    """The records one ``--workers`` process converts: ``index, index + count, …`` of the source's stream.
+
+    Every worker reads the whole stream; an adapter whose ``records`` takes a ``shard`` argument lets its
+    reader leave the other workers' records unparsed. Its one rule: call ``foreign()`` exactly once per
+    record it yields, in order (a reader given ``foreign`` as its ``skip`` does so for every item it
+    gives, so the adapter must then yield exactly one record per item). ``convert_shard`` stops with an
+    error if a record of its own comes ``SKIPPED``."""
+
+    def __init__(self, index: int, count: int) -> None:
+        self.index, self.count, self.position = index, count, 0
+
+    def foreign(self) -> bool:
+        """Whether the next record belongs to another worker (and count it)."""
+        mine = self.position % self.count == self.index
+        self.position += 1
+        return not mine
+
+
 @dataclass
 class RawRecord:
     """One record as read from a raw file, with where it came from."""

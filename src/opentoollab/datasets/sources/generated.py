@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..fetch import write_provenance
-from .base import Context, FetchError, RawRecord, Reject, Source
+from .base import SKIPPED, Context, FetchError, RawRecord, Reject, Shard, Source
 from .hub_json import iter_jsonl_records
 
 DEFAULT_N = 1000
@@ -48,13 +48,16 @@ class Generated(Source):
         manifest = run_generation(recipe, dest, progress=True)
         return write_provenance(dest, kind="generated", generator=manifest["generator"], recipe=manifest["recipe"])
 
-    def records(self, raw: Path, subsets: list[str] | None = None) -> Iterator[RawRecord]:
+    def records(self, raw: Path, subsets: list[str] | None = None, shard: Shard | None = None) -> Iterator[RawRecord]:
         files = sorted(raw.glob("*.jsonl")) if raw.is_dir() else [raw]
         for path in (f for f in files if _is_samples_file(f)):
             subset = path.stem
             if subsets and subset not in subsets:
                 continue
-            for line_number, value, error in iter_jsonl_records(path):
+            for line_number, value, error in iter_jsonl_records(path, shard.foreign if shard else None):
+                if value is SKIPPED:  # another worker's record: one record per line all the same
+                    yield RawRecord(subset, path.name, line_number, SKIPPED)
+                    continue
                 if error:
                     yield RawRecord(subset, path.name, line_number, Reject(error, raw=value[:2000]))
                     continue

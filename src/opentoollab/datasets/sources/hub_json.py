@@ -12,17 +12,20 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any, ClassVar, Iterator
+from typing import Any, Callable, ClassVar, Iterator
 
 from ...format.sample import BAD_BYTES, STRICT_DECODER, decode_line, loads_strict
 from ..fetch import check_sha256, copy_local, hub_snapshot, read_provenance, write_provenance
-from .base import FetchError, RawRecord, Reject, Source
+from .base import SKIPPED, FetchError, RawRecord, Reject, Shard, Source
 
 CHUNK = 1 << 20
 
 
-def iter_json_records(path: Path) -> Iterator[tuple[int, Any, str | None]]:
+def iter_json_records(path: Path, skip: Callable[[], bool] | None = None) -> Iterator[tuple[int, Any, str | None]]:
     """``(location, value, error)`` for each record of a JSON array (0-based index) or JSONL file (1-based line).
+
+    ``skip`` (``Shard.foreign``) is asked once per item given; where it says so, a JSONL line is given as
+    ``SKIPPED`` without being parsed (array elements are parsed anyway, to find where the next one starts).
 
     Never raises on content. A malformed JSONL line (not UTF-8, not strict JSON — ``NaN``/``Infinity``, integers
     beyond the int↔str digit limit —, nested too deep) is reported and reading goes on. A malformed array
@@ -35,18 +38,22 @@ def iter_json_records(path: Path) -> Iterator[tuple[int, Any, str | None]]:
         head = head[len(BOM):]
     if head.lstrip()[:1] == b"[" and path.suffix != ".jsonl":  # a .jsonl file is JSONL even when a line is an array
         with open(path, "r", encoding="utf-8-sig", errors="surrogateescape") as handle:
-            yield from _iter_array(handle, handle.read(CHUNK))
+            for item in _iter_array(handle, handle.read(CHUNK)):
+                yield item if skip is None or not skip() else (item[0], SKIPPED, None)
         return
-    yield from iter_jsonl_records(path)
+    yield from iter_jsonl_records(path, skip)
 
 
-def iter_jsonl_records(path: Path) -> Iterator[tuple[int, Any, str | None]]:
+def iter_jsonl_records(path: Path, skip: Callable[[], bool] | None = None) -> Iterator[tuple[int, Any, str | None]]:
     """``(line, value, error)`` for each non-blank line of a JSONL file (see ``iter_json_records``)."""
     with open(path, "rb") as handle:
         for number, data in enumerate(handle, 1):
             if number == 1 and data.startswith(BOM):
                 data = data[len(BOM):]
             if not data.strip():
+                continue
+            if skip is not None and skip():
+                yield number, SKIPPED, None
                 continue
             try:
                 yield number, loads_strict(decode_line(data)), None
@@ -233,17 +240,24 @@ class HubJsonSource(Source):
         """The record's own id, else its position in the file."""
         return location
 
-    def records(self, raw: Path, subsets: list[str] | None = None) -> Iterator[RawRecord]:
+    def records(self, raw: Path, subsets: list[str] | None = None, shard: Shard | None = None) -> Iterator[RawRecord]:
         unknown = sorted(set(subsets or ()) - set(self.subsets))
         if unknown:
             raise FetchError(f"unknown {self.name} subsets {unknown}; known: {', '.join(self.subsets)}")
         for path, rel, subset in self.files(raw):
             if subsets and subset is not None and subset not in subsets:
                 continue
-            for location, value, error in iter_json_records(path):
+            # every item is a record unless records are picked by their subset, which needs their content
+            skip = shard.foreign if shard is not None and not (subsets and subset is None) else None
+            for location, value, error in iter_json_records(path, skip):
+                if value is SKIPPED:
+                    yield RawRecord(subset or self.default_subset, rel, location, SKIPPED)
+                    continue
                 record_subset = subset or (self.default_subset if error else self.subset_of(value))
                 if subsets and record_subset not in subsets:
                     continue
+                if shard is not None and skip is None:
+                    shard.foreign()
                 if error:
                     yield RawRecord(record_subset, rel, location, Reject(error, raw=value))
                 else:
