@@ -16,6 +16,7 @@ May import: ``opentoollab.tag``, ``opentoollab.datasets``, ``opentoollab.format`
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import dataclasses
 import json
@@ -382,10 +383,19 @@ def _write_lines(path: Path, mix: Mix) -> tuple[int, str]:
 
     from ..format.jsonl import atomic_writer
 
+    from concurrent.futures import ThreadPoolExecutor
+
     digest = hashlib.sha256()
     buffer: list[bytes] = []
     size = 0
-    with atomic_writer(path, "wb") as handle, LinesAt() as lines, contextlib.ExitStack() as stack:
+    written: collections.deque = collections.deque()
+
+    def sink(block: bytes) -> None:  # writing and hashing release the GIL: a thread does them while lines are read
+        handle.write(block)
+        digest.update(block)
+
+    with atomic_writer(path, "wb") as handle, LinesAt() as lines, contextlib.ExitStack() as stack, \
+            ThreadPoolExecutor(1) as writer:  # one thread: blocks are written and hashed in order
         descriptors = [stack.enter_context(open(file, "rb")).fileno() for file in mix.files]
         for (file_index, offset), length in zip(mix.picks, mix.sizes):
             if length:
@@ -397,11 +407,11 @@ def _write_lines(path: Path, mix: Mix) -> tuple[int, str]:
                 buffer.append(line)
                 size += len(line)
             if size >= 1 << 20:
-                block = b"".join(buffer)
-                handle.write(block)
-                digest.update(block)
+                written.append(writer.submit(sink, b"".join(buffer)))
                 buffer, size = [], 0
-        block = b"".join(buffer)
-        handle.write(block)
-        digest.update(block)
+                while len(written) > 4:  # at most a few MB waiting
+                    written.popleft().result()
+        written.append(writer.submit(sink, b"".join(buffer)))
+        for block in written:
+            block.result()
     return len(mix.picks), digest.hexdigest()
