@@ -55,6 +55,7 @@ def main() -> int:
     parser.add_argument("--templates", default=str(REPO.parent / "shared" / "chat_templates"))
     parser.add_argument("--vocab", type=int, default=32000)
     parser.add_argument("--repeat", type=int, default=2, help="passes per side; the fastest counts")
+    parser.add_argument("--workers", type=int, default=None, help="prepare's workers [default: its own, every core]")
     args = parser.parse_args()
     try:
         from transformers import AutoTokenizer
@@ -93,7 +94,7 @@ def main() -> int:
             started = time.perf_counter()
             options = Options(format="text", tokenizer=load_tokenizer(str(folder)))
             manifest = prepare(read_files(files), get_renderer(args.model), out, options,
-                               renderer_info={"name": args.model}, progress=False)
+                               renderer_info={"name": args.model}, progress=False, workers=args.workers)
             ours_best = min(ours_best, time.perf_counter() - started)
             started = time.perf_counter()
             texts = [hf.apply_chat_template(chat.messages, tools=chat.tools, tokenize=False) for _, chat, _ in chats]

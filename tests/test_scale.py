@@ -162,7 +162,8 @@ def _start_method_in_a_fresh_interpreter(code: str) -> str:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork is chosen on Linux only")
 def test_workers_fork_only_while_no_thread_or_threaded_library_could_hold_a_lock():
     assert _start_method_in_a_fresh_interpreter("import numpy, tqdm; tqdm.tqdm(range(3), disable=True)") == "fork"
-    assert _start_method_in_a_fresh_interpreter("import tokenizers") == "forkserver"
+    assert _start_method_in_a_fresh_interpreter("import tokenizers") == "fork"  # it guards its own pool
+    assert _start_method_in_a_fresh_interpreter("import pyarrow") == "forkserver"
     assert _start_method_in_a_fresh_interpreter("import polars") == "forkserver"
     sleeper = "import threading, time; threading.Thread(target=time.sleep, args=(5,), daemon=True).start()"
     assert _start_method_in_a_fresh_interpreter(sleeper) == "forkserver"

@@ -12,7 +12,7 @@ Two shapes of work:
 How workers start (``start_method``): a plain ``fork`` on Linux when it is safe, which costs a few
 milliseconds and hands the parent's state (an evaluation index, a model) to the workers without pickling;
 ``forkserver`` (``spawn`` where there is none) otherwise. A fork is unsafe once the parent runs threads or
-has loaded a library that keeps a native thread pool (polars, tokenizers, torch, pyarrow, ray): a lock
+has loaded a library that keeps a native thread pool (polars, torch, pyarrow, ray): a lock
 held by one of those threads at the fork stays held in the child, which can hang. ``forkserver`` pays a
 fresh interpreter and its imports (~0.2 s) instead. ``$OPENTOOLLAB_START_METHOD`` forces one. Either way
 ``fn`` and ``job`` must be importable module-level functions, and scripts that use these helpers need a
@@ -48,7 +48,9 @@ def resolve_workers(workers: int | None) -> int:
 
 
 START_METHOD_ENV = "OPENTOOLLAB_START_METHOD"
-THREADED_LIBRARIES = ("polars", "tokenizers", "torch", "pyarrow", "ray", "tensorflow", "jax")
+# Loaded, these keep native thread pools whose locks a fork could copy held. Not tokenizers: it notices a
+# fork and turns its own parallelism off in the child (documented behaviour), and no worker here tokenizes.
+THREADED_LIBRARIES = ("polars", "torch", "pyarrow", "ray", "tensorflow", "jax")
 
 
 def _benign_thread(thread: threading.Thread) -> bool:
