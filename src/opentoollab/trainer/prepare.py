@@ -10,6 +10,7 @@ Samples are rendered on ``workers`` processes (``render_item``); the files are t
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import hashlib
 import itertools
@@ -17,6 +18,7 @@ import json
 import os
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, NamedTuple
@@ -161,6 +163,7 @@ def render_one(sample: Any, renderer: Renderer, options: Options,
 
 
 TOKEN_BATCH = 256  # rows per tokenizer batch: enough to keep every core busy, little memory
+TOKEN_BATCHES_AHEAD = 2  # batches being tokenized while the next rows are rendered
 
 
 def _val_key(seed: int, identifier: str) -> bytes:
@@ -296,12 +299,26 @@ def prepare(samples: Iterable[Any], renderer: Renderer, out_dir: str | os.PathLi
     pool = Workers(processes, init_worker, (spec, dataclasses.replace(options, tokenizer=None),
                                             dataclasses.replace(shape, renderer=None), batched))
 
+    # a thread tokenizes batch k (tokenizers releases the GIL) while this one renders batch k + 1; batches are
+    # written in order, at most ``TOKEN_BATCHES_AHEAD`` waiting
+    tokenizing = ThreadPoolExecutor(1) if batched else None
+    encoding: collections.deque = collections.deque()
+
     def write_rows() -> None:
-        kept = [(label, line) for label, _, line, _, _ in pending]
-        if batched and pending:
-            encoded = encoder.encode([text for *_, text, _ in pending], [spans for *_, spans in pending])
+        batch = pending[:]
+        pending.clear()
+        if not (batched and batch):
+            return finish_rows(batch, None)
+        texts, spans = [text for *_, text, _ in batch], [row_spans for *_, row_spans in batch]
+        encoding.append((batch, tokenizing.submit(encoder.encode, texts, spans)))
+        while len(encoding) > TOKEN_BATCHES_AHEAD:
+            finish_rows(*encoding.popleft())
+
+    def finish_rows(batch: list, encoded: Any) -> None:
+        kept = [(label, line) for label, _, line, _, _ in batch]
+        if encoded is not None:
             kept = []
-            for (label, row_id, line, _, _), (ids, labels) in zip(pending, encoded):
+            for (label, row_id, line, _, _), (ids, labels) in zip(batch, encoded.result()):
                 if options.max_tokens and len(ids) > options.max_tokens:
                     skipped["too_long"] += 1
                     skip_log.write(json.dumps({"id": row_id, "reason": "too_long",
@@ -317,7 +334,6 @@ def prepare(samples: Iterable[Any], renderer: Renderer, out_dir: str | os.PathLi
                 kept.append((label, line))
         keys.extend(_val_key(options.seed, label) for label, _ in kept)
         rows.write(b"".join(line + b"\n" for _, line in kept))
-        pending.clear()
     try:
         with pool, open(spool, "wb") as rows, \
                 atomic_writer(out / "skipped.jsonl") as skip_log:
@@ -345,6 +361,8 @@ def prepare(samples: Iterable[Any], renderer: Renderer, out_dir: str | os.PathLi
                 if len(pending) >= TOKEN_BATCH:
                     write_rows()
             write_rows()
+            while encoding:
+                finish_rows(*encoding.popleft())
         n_out = len(keys)
         n_val = min(n_out, round(options.val_size * n_out) if options.val_size < 1 else int(options.val_size))
         val_rows = set(sorted(range(n_out), key=keys.__getitem__)[:n_val]) if n_val else set()
@@ -357,6 +375,8 @@ def prepare(samples: Iterable[Any], renderer: Renderer, out_dir: str | os.PathLi
                 for index, line in enumerate(rows):
                     (val if index in val_rows else train).write(line)
     finally:
+        if tokenizing is not None:
+            tokenizing.shutdown(cancel_futures=True)
         spool.unlink(missing_ok=True)
         if "lines" in _WORK:  # the files this process read lines of itself
             _WORK.pop("lines").close()
