@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Callable, Iterable, Iterator
 
-from .sample import Sample, decode_line, dumps_sample, loads_strict
+from .sample import Sample, dumps_sample, loads_line
 
 
 @dataclass
@@ -54,7 +54,7 @@ def iter_raw_lines(path: str | os.PathLike) -> Iterator[tuple[int, bytes]]:
 def parse_line(path: str, number: int, data: bytes) -> Line:
     """One line of a JSONL file → its ``Line`` (never raises on content)."""
     try:
-        return Line(path, number, loads_strict(decode_line(data).strip()))
+        return Line(path, number, loads_line(data, strip=True))
     except ValueError as exc:
         text = data.decode("utf-8", "backslashreplace").strip()
         return Line(path, number, None, f"invalid JSON: {exc}", text)

@@ -310,6 +310,20 @@ def loads_strict(text: str | bytes) -> Any:
         raise ValueError(f"not strict JSON: {exc}") from None
 
 
+def loads_line(data: bytes, *, strip: bool = False) -> Any:
+    """``loads_strict(decode_line(data))`` for a line of bytes (``strip``: of the text stripped of any Unicode
+    whitespace), its value or ``ValueError`` with the same reason: orjson reads the bytes themselves where its
+    answer is the strict parser's (no decode to text and back); whatever it refuses is decoded (naming a byte
+    that is not UTF-8) and parsed strictly."""
+    if fastjson.orjson is not None and _orjson_reads_alike(data):
+        try:
+            return fastjson.orjson.loads(data)
+        except fastjson.orjson.JSONDecodeError:
+            pass
+    text = decode_line(data)
+    return loads_strict(text.strip() if strip else text)
+
+
 def decode_line(data: bytes) -> str:
     """A line of bytes → text; ``ValueError`` naming the byte when it is not UTF-8 (also a cut character)."""
     try:

@@ -21,7 +21,7 @@ from typing import Any, Iterator
 from ...tools.bfcl_runtime import (PINNED_SHA256, PINNED_VERSION, PINNED_WHEEL, CallLimitExceeded, CallSyntaxError,
                                    Runtime, RuntimeUnavailable, UnverifiedRuntime, parse_call)
 from ..fetch import copy_local, hub_snapshot, pypi_download, write_provenance
-from ...format.sample import CallNumbering, Sample, decode_line, loads_strict
+from ...format.sample import CallNumbering, Sample, loads_line
 from ...format import fastjson
 from ...format.schema_types import normalize_schema
 from .base import Context, FetchError, RawRecord, Reject, Source
@@ -111,7 +111,7 @@ def _json_lines(data: bytes, rel: str) -> Iterator[tuple[int, Any, str | None]]:
         if not line.strip():
             continue
         try:
-            value = loads_strict(decode_line(line))  # orjson where its answer is the strict parser's
+            value = loads_line(line)
         except ValueError as exc:
             yield number, line.decode("utf-8", "backslashreplace").rstrip("\r"), f"invalid JSON in {rel} line {number}: {exc}"
         else:

@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterator
 
-from ...format.sample import BAD_BYTES, STRICT_DECODER, decode_line, loads_strict
+from ...format.sample import BAD_BYTES, STRICT_DECODER, loads_line
 from ..fetch import check_sha256, copy_local, hub_snapshot, read_provenance, write_provenance
 from .base import SKIPPED, FetchError, RawRecord, Reject, Shard, Source
 
@@ -56,7 +56,7 @@ def iter_jsonl_records(path: Path, skip: Callable[[], bool] | None = None) -> It
                 yield number, SKIPPED, None
                 continue
             try:
-                yield number, loads_strict(decode_line(data)), None
+                yield number, loads_line(data), None
             except ValueError as exc:
                 yield number, data.decode("utf-8", "backslashreplace").rstrip("\r\n"), f"line {number} is not JSON: {exc}"
 
