@@ -40,7 +40,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..format.fastjson import orjson
+from ..format import fastjson
 from ..format.jsonl import sha256_file
 from .base import MAX_RESULT_CHARS, CallTimeout, time_limit
 
@@ -191,10 +191,6 @@ def bfcl_text(value: Any) -> str:
     return _encode(value)[0]
 
 
-if orjson is not None:
-    _ORJSON_PLAIN = orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
-
-
 def storable(value: Any, encoded: tuple[str, bool] | None = None) -> Any:
     """The JSON value to store for a result, chosen so that ``bfcl_text(stored) == bfcl_text(value)``.
 
@@ -204,11 +200,10 @@ def storable(value: Any, encoded: tuple[str, bool] | None = None) -> Any:
     text, is_json = encoded if encoded is not None else _encode(value)
     # A dict json could write, with no NaN/Infinity in it: orjson's round trip gives the value json's would
     # (what orjson would write differently, it refuses here: big ints, lone surrogates, non-str keys, subclasses).
-    if is_json and orjson is not None and "NaN" not in text and "Infinity" not in text:
-        try:
-            return orjson.loads(orjson.dumps(value, option=_ORJSON_PLAIN))
-        except (TypeError, ValueError):
-            pass
+    if is_json and "NaN" not in text and "Infinity" not in text:
+        data = fastjson.dumps_bytes(value, unchecked=True)  # None where orjson refuses the value
+        if data is not None:
+            return fastjson.orjson.loads(data)
     try:
         plain = json.loads(json.dumps(value, ensure_ascii=False))
     except (TypeError, ValueError):
@@ -409,7 +404,8 @@ def _checked(value: Any) -> tuple[tuple[str, bool] | None, str | None]:
 _SCALARS = (str, int, float, bool, type(None))
 
 
-def _scalars(values: Any) -> bool:
+def scalars(values: Any) -> bool:
+    """Whether every value is a str, int, float, bool or None (immutable: shared or copied, the same)."""
     return all(type(value) in _SCALARS for value in values)
 
 
@@ -468,7 +464,7 @@ class Session:
         if problem is None:
             # Methods may mutate their arguments (TwitterAPI.mention extends its list), and callers keep
             # the arguments as the recorded call: hand the method its own copies (scalars need none).
-            if not (_scalars(args) and _scalars(kwargs.values())):
+            if not (scalars(args) and scalars(kwargs.values())):
                 args, kwargs = copy.deepcopy(args), copy.deepcopy(kwargs)
             import decimal  # on the first call, not at import: converting single-turn data never needs it
 

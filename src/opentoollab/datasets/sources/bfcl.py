@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ...tools.bfcl_runtime import (PINNED_SHA256, PINNED_VERSION, PINNED_WHEEL, CallLimitExceeded, CallSyntaxError,
-                                   Runtime, RuntimeUnavailable, UnverifiedRuntime, parse_call)
+                                   Runtime, RuntimeUnavailable, UnverifiedRuntime, parse_call, scalars)
 from ..fetch import copy_local, hub_snapshot, pypi_download, write_provenance
 from ...format.sample import CallNumbering, Sample, loads_line
 from ...format import fastjson
@@ -36,7 +36,6 @@ HUB_REVISION = "main"
 WHEEL_DATA = "bfcl_eval/data/"
 TOOL_CACHE = 50_000  # converted single-turn tools kept per run (BFCL has ~3,400 distinct ones)
 CALL_CACHE = 50_000  # parsed multi-turn ground-truth calls kept per run
-SCALARS = (str, int, float, bool, type(None))
 
 SINGLE_TURN = (
     "simple_python", "simple_java", "simple_javascript", "multiple", "parallel", "parallel_multiple",
@@ -323,7 +322,7 @@ class BFCL(Source):
         if parsed is None:
             parsed = parse_call(text)
             name, args, kwargs = parsed
-            if type(text) is str and all(type(v) in SCALARS for v in (*args, *kwargs.values())):
+            if type(text) is str and scalars(args) and scalars(kwargs.values()):
                 if len(self._calls) >= CALL_CACHE:
                     self._calls.clear()
                 self._calls[text] = parsed
