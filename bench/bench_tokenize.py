@@ -6,7 +6,8 @@ Needs processed BFCL (python datasets deal BFCL) and transformers (pip install -
 A byte-level BPE tokenizer is trained here on the rendered BFCL text (no network) and saved as a
 tokenizer folder with the model's official chat template, so both sides use the same tokenizer:
 
-  ours          trainer.prepare: read + validate + render + input_ids + labels + write the rows
+  ours          trainer.prepare as `trainer prepare` runs it: given where each sample's line is (a mix's picks),
+                read + parse + validate + render + input_ids + labels + write the rows
   transformers  AutoTokenizer.apply_chat_template(messages, tools, tokenize=False) for every row, then one
                 batch call tokenizer(texts) — no reading, no labels, no writing (the chats are given)
 
@@ -27,7 +28,7 @@ sys.path.insert(0, str(REPO / "src"))
 
 from opentoollab.datasets.store import Store  # noqa: E402
 from opentoollab.format.jsonl import iter_samples  # noqa: E402
-from opentoollab.trainer.prepare import Options, load_tokenizer, prepare, read_files, trim_trailing  # noqa: E402
+from opentoollab.trainer.prepare import LineAt, Options, load_tokenizer, prepare, trim_trailing  # noqa: E402
 from opentoollab.trainer.render import Skip, get_renderer, to_chat  # noqa: E402
 
 SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
@@ -46,6 +47,19 @@ def train_tokenizer(texts: list[str], vocab: int, folder: Path, template: str) -
     config = {"tokenizer_class": "PreTrainedTokenizerFast", "chat_template": template, "eos_token": "<|im_end|>",
               "pad_token": "<|endoftext|>", "model_max_length": 1 << 30}
     (folder / "tokenizer_config.json").write_text(json.dumps(config), encoding="utf-8")
+
+
+def lines_at(paths: list[Path]) -> list[LineAt]:
+    """Where every sample's line is, as `trainer prepare` hands its mix's picks to ``prepare``."""
+    found = []
+    for path in paths:
+        with open(path, "rb") as handle:
+            offset = 0
+            for line in handle:
+                if line.strip():
+                    found.append(LineAt(str(path), offset))
+                offset += len(line)
+    return found
 
 
 def main() -> int:
@@ -93,7 +107,7 @@ def main() -> int:
             out = Path(tmp) / "prepared"
             started = time.perf_counter()
             options = Options(format="text", tokenizer=load_tokenizer(str(folder)))
-            manifest = prepare(read_files(files), get_renderer(args.model), out, options,
+            manifest = prepare(lines_at(files), get_renderer(args.model), out, options,
                                renderer_info={"name": args.model}, progress=False, workers=args.workers)
             ours_best = min(ours_best, time.perf_counter() - started)
             started = time.perf_counter()

@@ -138,3 +138,49 @@ def test_first_candidates_and_call_uid():
     uid = tool_call_uid("BFCL_simple_python_0", "math.factorial.0")
     assert len(uid) == 9 and int(uid, 16) >= 0
     assert uid != tool_call_uid("BFCL_simple_python_1", "math.factorial.0")
+
+
+def _deep(levels: int) -> list:
+    """A sample whose call arguments nest so that the whole sample is ``levels`` deep."""
+    sample = good()
+    value: object = "x"
+    for _ in range(levels - 6):  # the sample, message, list of calls, call, its parameters, the list: 6 levels
+        value = [value]
+    sample[10]["content"][0]["parameters"]["city"] = ["Rome", value]
+    return sample
+
+
+LINE_CASES = {
+    "good": good,
+    "deep_at_the_limit": lambda: _deep(100),
+    "one_level_too_deep": lambda: _deep(101),
+    **{f"{rule}_{i}": (lambda fn=fn: mutate(fn)) for rule, fns in BROKEN.items() for i, fn in enumerate(fns)},
+}
+
+
+@pytest.mark.parametrize("name", sorted(LINE_CASES))
+@pytest.mark.parametrize("escaped", [False, True])
+def test_a_sample_read_from_its_line_has_the_same_problems(name, escaped):
+    """``validate_sample(sample, line)`` (the nesting checked by the schema validator, the link rule only when the
+    line may hold a link) finds what the full check finds, with links written out or as \\u escapes."""
+    import json
+
+    from opentoollab.format.sample import loads_line
+
+    sample = LINE_CASES[name]()
+    line = json.dumps(sample, ensure_ascii=escaped).encode("utf-8")
+    if escaped:  # every '<' escaped: a link the line does not show as text
+        line = line.replace(b"<", b"\\u003c")
+    read = loads_line(line)
+    assert read == sample
+    assert validate_sample(read, line) == validate_sample(sample)
+
+
+def test_the_nesting_limit_is_found_from_the_line_too():
+    import json
+
+    from opentoollab.format.sample import MAX_DEPTH
+
+    assert validate_sample(_deep(MAX_DEPTH), json.dumps(_deep(MAX_DEPTH)).encode()) == []
+    (problem,) = validate_sample(_deep(MAX_DEPTH + 1), json.dumps(_deep(MAX_DEPTH + 1)).encode())
+    assert problem.rule == "json" and f"deeper than {MAX_DEPTH}" in problem.message

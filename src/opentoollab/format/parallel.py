@@ -88,7 +88,8 @@ def _apply(fn: Callable[[Any], Any], chunk: list) -> list:
     return [fn(item) for item in chunk]
 
 
-def _chunks(items: Iterable[Any], size: int) -> Iterator[list]:
+def chunks(items: Iterable[Any], size: int) -> Iterator[list]:
+    """The items in lists of ``size`` (the last one shorter)."""
     chunk: list = []
     for item in items:
         chunk.append(item)
@@ -123,7 +124,7 @@ class Workers:
             yield from map(fn, items)
             return
         pending: deque = deque()
-        for block in _chunks(items, chunk):
+        for block in chunks(items, chunk):
             pending.append(self._pool.apply_async(_apply, (fn, block)))
             while len(pending) >= self.workers * window:
                 yield from pending.popleft().get()

@@ -18,7 +18,7 @@ import json
 import os
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, NamedTuple
@@ -26,7 +26,8 @@ from typing import Any, Iterable, Iterator, NamedTuple
 from .. import __version__
 from ..format.jsonl import LinesAt, atomic_writer, iter_lines, sha256_file, write_json
 from ..format import fastjson
-from ..format.parallel import Workers, resolve_workers
+from ..format.sample import loads_line
+from ..format.parallel import Workers, chunks, resolve_workers
 from .tokenize import IGNORE_INDEX, RowEncoder, token_labels  # noqa: F401  (re-exported)
 from .render.base import Chat, Rendered, Renderer, Skip, to_chat
 from .rows import (ROW_BUILDERS, RESULT_JOINS, RowShape, dataset_info, hf_datasets_keeps,  # noqa: F401  (re-exported)
@@ -142,13 +143,14 @@ def row_shape(renderer: Renderer, renderer_name: str | None, options: Options) -
     return RowShape(renderer, text, options.hf_safe, RESULT_JOINS.get(renderer_name or ""), options.trainer)
 
 
-def render_one(sample: Any, renderer: Renderer, options: Options,
-               shape: RowShape | None = None) -> tuple[dict[str, Any], list[str], Rendered]:
-    """One sample → (row, notes, rendered text and spans); raises Skip with the reason it cannot be written."""
+def render_one(sample: Any, renderer: Renderer, options: Options, shape: RowShape | None = None,
+               line: bytes | None = None) -> tuple[dict[str, Any], list[str], Rendered]:
+    """One sample → (row, notes, rendered text and spans); raises Skip with the reason it cannot be written.
+    ``line``: the JSON line the sample was strictly read from (``loads_line``), which makes validation cheaper."""
     if isinstance(sample, BadRecord):
         raise Skip(sample.kind, f"{sample.where}: {sample.reason}")
     if options.validate:
-        problems = validate_sample(sample)
+        problems = validate_sample(sample, line)
         if problems:
             raise Skip("invalid_sample", str(problems[0]))
     chat = to_chat(sample, reasoning=options.reasoning, tool_changes=options.tool_changes)
@@ -164,6 +166,7 @@ def render_one(sample: Any, renderer: Renderer, options: Options,
 
 TOKEN_BATCH = 256  # rows per tokenizer batch: enough to keep every core busy, little memory
 TOKEN_BATCHES_AHEAD = 2  # batches being tokenized while the next rows are rendered
+WORKER_CACHE_TOKENS = 1_000_000  # a tokenizing worker's cache of encoded pieces (~110 MB; RowEncoder)
 
 
 def _val_key(seed: int, identifier: str) -> bytes:
@@ -186,6 +189,8 @@ def _sample_label(sample: Any) -> str | None:
 AUTO_PARALLEL_SAMPLES = 2000  # fewer samples: starting worker processes costs more than it saves
 RENDER_CHUNK = 256  # samples per message to a worker (~25 ms of work): less traffic for the writing process
 RENDER_WINDOW = 2  # chunks in flight per worker: one being rendered, one waiting (memory stays bounded)
+TOKENIZED_CHUNK = 64  # samples per chunk to workers that also tokenize: multi-turn rows take far longer than
+# the rest, and smaller chunks keep both workers busy to the end
 _WORK: dict[str, Any] = {}
 
 
@@ -207,9 +212,14 @@ def renderer_spec(renderer: Renderer) -> tuple | None:
     return ("object", renderer)
 
 
-def init_worker(spec: tuple, options: Options, shape: RowShape, with_text: bool) -> None:
+def init_worker(spec: tuple, options: Options, shape: RowShape, with_text: bool, tokenizer: Any = None) -> None:
     """Set up a worker (or this process): the renderer from its ``renderer_spec``, options, row shape, and
-    whether the rendered text and spans go back too (to be tokenized)."""
+    whether the rendered text and spans go back too (to be tokenized). With a ``tokenizer``, this worker
+    tokenizes its rows itself (``render_chunk``), on one thread (the other workers have the other cores)."""
+    encoder = None
+    if tokenizer is not None:
+        os.environ["TOKENIZERS_PARALLELISM"] = "false"  # read by tokenizers at every batch
+        encoder = RowEncoder(tokenizer, max_tokens=WORKER_CACHE_TOKENS)
     if spec[0] == "jinja":
         from .render.jinja import JinjaRenderer
 
@@ -218,7 +228,7 @@ def init_worker(spec: tuple, options: Options, shape: RowShape, with_text: bool)
     else:
         renderer = spec[1]
     _WORK.update(renderer=renderer, options=options, shape=dataclasses.replace(shape, renderer=renderer),
-                 with_text=with_text, lines=LinesAt())
+                 with_text=with_text, lines=LinesAt(), encoder=encoder)
 
 
 def render_item(item: Any) -> tuple:
@@ -229,9 +239,9 @@ def render_item(item: Any) -> tuple:
     try:
         if isinstance(item, LineAt):
             item = _WORK["lines"].read(item.path, item.offset)
-        sample = json.loads(item) if isinstance(item, bytes) else item
+        sample, line = _parsed(item)
         label = _sample_label(sample)
-        row, notes, rendered = render_one(sample, _WORK["renderer"], _WORK["options"], _WORK["shape"])
+        row, notes, rendered = render_one(sample, _WORK["renderer"], _WORK["options"], _WORK["shape"], line)
         line = encode_row(row)
     except Skip as exc:
         return ("skip", label, exc.reason, exc.detail)
@@ -240,6 +250,43 @@ def render_item(item: Any) -> tuple:
     if _WORK["with_text"]:
         return ("row", label, row["id"], line, notes, rendered.text, rendered.spans)
     return ("row", label, row["id"], line, notes, None, None)
+
+
+def render_chunk(items: list) -> list[tuple]:
+    """``render_item`` of each item; in a worker that tokenizes (``init_worker``), the rows' texts are then
+    encoded as one batch and each row's text and spans give way to its ``token_parts``."""
+    results = [render_item(item) for item in items]
+    encoder = _WORK["encoder"]
+    if encoder is None:
+        return results
+    at = [index for index, result in enumerate(results) if result[0] == "row"]
+    parts = token_parts(encoder, [results[i][5] for i in at], [results[i][6] for i in at], _WORK["options"])
+    for index, part in zip(at, parts):
+        results[index] = (*results[index][:5], None, None, part)
+    return results
+
+
+def token_parts(encoder: RowEncoder, texts: list[str], spans: list, options: Options) -> list[tuple[int, int, bytes]]:
+    """(tokens, learned tokens, what the row's JSON gets before its closing brace) of each rendered text: the
+    ``input_ids`` and ``labels`` fields for text rows within ``--max-tokens``, else nothing."""
+    parts = []
+    for ids, labels in encoder.encode(texts, spans):
+        fields = b""
+        if options.format == "text" and not (options.max_tokens and len(ids) > options.max_tokens):
+            fields = b"".join((b',"input_ids":', encode_row(ids), b',"labels":', encode_row(labels)))
+        parts.append((len(ids), len(labels) - labels.count(IGNORE_INDEX), fields))
+    return parts
+
+
+def _parsed(item: Any) -> tuple[Any, bytes | None]:
+    """(the sample, the line it was strictly read from or None): a line (bytes) is read strictly when it can be,
+    else as the standard parser reads it (``NaN``…), for validation to name what is wrong with it."""
+    if not isinstance(item, bytes):
+        return item, None
+    try:
+        return loads_line(item, strip=True), item
+    except ValueError:
+        return json.loads(item), None
 
 
 def _renamed(line: bytes, old: Any, new: str) -> bytes:
@@ -290,18 +337,21 @@ def prepare(samples: Iterable[Any], renderer: Renderer, out_dir: str | os.PathLi
     # rows wait in ``pending`` so their texts are tokenized as one batch on every core (trainer/tokenize.py)
     # (--max-tokens needs the token count of every format's rendered text; only text rows keep the ids)
     batched = options.tokenizer is not None and (options.format == "text" or bool(options.max_tokens))
-    pending: list[tuple[str, Any, bytes, str | None, Any]] = []  # (label, row id, row JSON, text, spans)
-    encoder = RowEncoder(options.tokenizer) if batched else None
+    pending: list[tuple] = []  # (label, row id, row JSON, text, spans, token_parts from a worker or None)
     processes, items = _worker_count(samples, workers)
     spec = renderer_spec(renderer) if processes > 1 else None
     if spec is None:
         processes, spec = 1, ("object", renderer)
+    # with workers, each tokenizes its own rows; alone, this process renders and a thread tokenizes
+    in_workers = batched and processes > 1
+    encoder = RowEncoder(options.tokenizer) if batched and not in_workers else None
     pool = Workers(processes, init_worker, (spec, dataclasses.replace(options, tokenizer=None),
-                                            dataclasses.replace(shape, renderer=None), batched))
+                                            dataclasses.replace(shape, renderer=None), batched,
+                                            options.tokenizer if in_workers else None))
 
     # a thread tokenizes batch k (tokenizers releases the GIL) while this one renders batch k + 1; batches are
     # written in order, at most ``TOKEN_BATCHES_AHEAD`` waiting
-    tokenizing = ThreadPoolExecutor(1) if batched else None
+    tokenizing = ThreadPoolExecutor(1) if encoder is not None else None
     encoding: collections.deque = collections.deque()
 
     def write_rows() -> None:
@@ -309,35 +359,42 @@ def prepare(samples: Iterable[Any], renderer: Renderer, out_dir: str | os.PathLi
         pending.clear()
         if not (batched and batch):
             return finish_rows(batch, None)
-        texts, spans = [text for *_, text, _ in batch], [row_spans for *_, row_spans in batch]
-        encoding.append((batch, tokenizing.submit(encoder.encode, texts, spans)))
+        if in_workers:
+            encoded = Future()
+            encoded.set_result([row[5] for row in batch])
+        else:
+            texts, spans = [row[3] for row in batch], [row[4] for row in batch]
+            encoded = tokenizing.submit(token_parts, encoder, texts, spans, options)
+        encoding.append((batch, encoded))
         while len(encoding) > TOKEN_BATCHES_AHEAD:
             finish_rows(*encoding.popleft())
 
     def finish_rows(batch: list, encoded: Any) -> None:
-        kept = [(label, line) for label, _, line, _, _ in batch]
+        kept = [(row[0], row[2]) for row in batch]
         if encoded is not None:
             kept = []
-            for (label, row_id, line, _, _), (ids, labels) in zip(batch, encoded.result()):
-                if options.max_tokens and len(ids) > options.max_tokens:
+            for (label, row_id, line, *_), (count, learned, fields) in zip(batch, encoded.result()):
+                if options.max_tokens and count > options.max_tokens:
                     skipped["too_long"] += 1
                     skip_log.write(json.dumps({"id": row_id, "reason": "too_long",
-                                               "detail": f"{len(ids)} tokens > --max-tokens {options.max_tokens}"},
+                                               "detail": f"{count} tokens > --max-tokens {options.max_tokens}"},
                                               ensure_ascii=False) + "\n")
                     continue
-                if options.format == "text":  # the row's last two fields
-                    line = b"".join((line[:-1], b',"input_ids":', encode_row(ids),
-                                     b',"labels":', encode_row(labels), b"}"))
-                tokens["total"] += len(ids)
-                tokens["learned"] += len(labels) - labels.count(IGNORE_INDEX)
-                tokens["longest"] = max(tokens["longest"], len(ids))
+                if fields:  # the row's last two fields
+                    line = b"".join((line[:-1], fields, b"}"))
+                tokens["total"] += count
+                tokens["learned"] += learned
+                tokens["longest"] = max(tokens["longest"], count)
                 kept.append((label, line))
         keys.extend(_val_key(options.seed, label) for label, _ in kept)
         rows.write(b"".join(line + b"\n" for _, line in kept))
     try:
         with pool, open(spool, "wb") as rows, \
                 atomic_writer(out / "skipped.jsonl") as skip_log:
-            for result in tqdm(pool.imap(render_item, items, chunk=RENDER_CHUNK, window=RENDER_WINDOW), total=total, unit=" samples",
+            results = (itertools.chain.from_iterable(pool.imap(render_chunk, chunks(items, TOKENIZED_CHUNK), chunk=1,
+                                                               window=RENDER_WINDOW))
+                       if in_workers else pool.imap(render_item, items, chunk=RENDER_CHUNK, window=RENDER_WINDOW))
+            for result in tqdm(results, total=total, unit=" samples",
                                desc=f"rendering ({renderer_info.get('name')})", disable=None if progress else True,
                                mininterval=0.5, leave=False):
                 label = f"#{count_in}" if result[1] is None else result[1]
@@ -347,7 +404,7 @@ def prepare(samples: Iterable[Any], renderer: Renderer, out_dir: str | os.PathLi
                     skip_log.write(json.dumps({"id": label, "reason": result[2], "detail": result[3]},
                                               ensure_ascii=False) + "\n")
                     continue
-                _, _, row_id, line, row_notes, text, spans = result
+                row_id, line, row_notes, text, spans = result[2:7]
                 for note in row_notes:
                     if note.startswith("trailing_dropped:"):
                         trimmed["samples"] += 1
@@ -357,7 +414,7 @@ def prepare(samples: Iterable[Any], renderer: Renderer, out_dir: str | os.PathLi
                 copies[label] += 1
                 if copies[label] > 1:  # drawn again (upsampling): ID#2, ID#3 … point back to ID
                     line, row_id = _renamed(line, row_id, f"{label}#{copies[label]}"), f"{label}#{copies[label]}"
-                pending.append((label, row_id, line, text, spans))
+                pending.append((label, row_id, line, text, spans, result[7] if in_workers else None))
                 if len(pending) >= TOKEN_BATCH:
                     write_rows()
             write_rows()
