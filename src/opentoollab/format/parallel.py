@@ -21,6 +21,8 @@ fresh interpreter and its imports (~0.2 s) instead. ``$OPENTOOLLAB_START_METHOD`
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
 import queue
 import sys
@@ -84,6 +86,20 @@ def _context(preload: Iterable[str] = ()):
     return context
 
 
+@contextlib.contextmanager
+def _frozen(context) -> Iterator[None]:
+    """Forked workers share this process's objects: frozen while they start, their collections never walk those
+    objects (nor copy the pages they sit on); this process collects them again once the workers are started."""
+    if context.get_start_method() != "fork":
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 def _apply(fn: Callable[[Any], Any], chunk: list) -> list:
     return [fn(item) for item in chunk]
 
@@ -112,7 +128,9 @@ class Workers:
         self._pool = None
         if self.workers > 1:
             modules = [*preload, *([initializer.__module__] if initializer else [])]
-            self._pool = _context(modules).Pool(self.workers, initializer, initargs)
+            context = _context(modules)
+            with _frozen(context):
+                self._pool = context.Pool(self.workers, initializer, initargs)
             weakref.finalize(self, self._pool.terminate)  # stopped even when the caller never closes it
         elif initializer is not None:
             initializer(*initargs)
@@ -187,8 +205,9 @@ def interleave(job: Callable[..., Iterator[Any]], args: tuple, workers: int | No
     queues = [context.Queue(maxsize=window) for _ in range(workers)]
     processes = [context.Process(target=_drive, args=(job, i, workers, args, queues[i], chunk), daemon=True)
                  for i in range(workers)]
-    for process in processes:
-        process.start()
+    with _frozen(context):
+        for process in processes:
+            process.start()
     try:
         buffers: list[deque] = [deque() for _ in range(workers)]
         live = list(range(workers))

@@ -81,9 +81,11 @@ def file_info(path: Path) -> dict[str, Any]:
     return {"path": str(path), "bytes": path.stat().st_size, "sha256": sha256_file(path)}
 
 
-def encode_row(value: Any) -> bytes:
-    """A row (or a part of one) as its line in the output: compact JSON, non-ASCII kept, UTF-8."""
-    return fastjson.dumps_bytes(value) or json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+def encode_row(value: Any, *, plain: bool = False) -> bytes:
+    """A row (or a part of one) as its line in the output: compact JSON, non-ASCII kept, UTF-8. ``plain``: the
+    value holds no float and no null (a text row, token ids), the only values orjson could write otherwise."""
+    return (fastjson.dumps_bytes(value, unchecked=plain)
+            or json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
 
 
 # --- token ids and labels: trainer/tokenize.py (batches on every core); names above kept for callers --
@@ -242,7 +244,7 @@ def render_item(item: Any) -> tuple:
         sample, line = _parsed(item)
         label = _sample_label(sample)
         row, notes, rendered = render_one(sample, _WORK["renderer"], _WORK["options"], _WORK["shape"], line)
-        line = encode_row(row)
+        line = encode_row(row, plain=_WORK["options"].format == "text")  # id, text and spans
     except Skip as exc:
         return ("skip", label, exc.reason, exc.detail)
     except Exception as exc:  # a malformed sample the checks did not catch: logged, never a crash
@@ -273,7 +275,7 @@ def token_parts(encoder: RowEncoder, texts: list[str], spans: list, options: Opt
     for ids, labels in encoder.encode(texts, spans):
         fields = b""
         if options.format == "text" and not (options.max_tokens and len(ids) > options.max_tokens):
-            fields = b"".join((b',"input_ids":', encode_row(ids), b',"labels":', encode_row(labels)))
+            fields = b"".join((b',"input_ids":', encode_row(ids, plain=True), b',"labels":', encode_row(labels, plain=True)))
         parts.append((len(ids), len(labels) - labels.count(IGNORE_INDEX), fields))
     return parts
 
