@@ -170,6 +170,34 @@ def test_malformed_lines_are_rejected_with_location(corpora, bfcl_store, tmp_pat
     assert [(r["line"], r["reason"].split(":")[0]) for r in rejects] == [(2, "invalid JSON"), (3, "invalid sample")]
 
 
+def test_lines_read_strictly_or_not_keep_their_verdicts(corpora):
+    """A line is read strictly where it can be (its validation then checks the nesting with the schema) and as the
+    standard parser reads it otherwise: either way the sample and the reason for a reject are what they were."""
+    from opentoollab.trainer.mix_work import parse_sample_line
+
+    good = corpora["dev"].read_text("utf-8").splitlines()[0]
+    sample = json.loads(good)
+    big = json.loads(good)
+    big[1]["content"]["rank"] = 12345678901234567890123  # 23 digits: exact as the standard parser reads it
+    with_nan = json.dumps([sample[0], {**sample[1], "content": {**sample[1]["content"], "rank": float("nan")}},
+                           *sample[2:]])
+    cases = {
+        "good": (good.encode(), sample, None),
+        "crlf": (good.encode() + b"\r\n", sample, None),
+        "big_integer": (json.dumps(big).encode(), big, None),
+        "nan": (with_nan.encode(), None, "invalid sample: json at $: the number nan is not JSON (NaN/Infinity)"),
+        "overflow": (with_nan.replace("NaN", "1e400").encode(), None,
+                     "invalid sample: json at $: the number inf is not JSON (NaN/Infinity)"),
+        "not_utf8": (good.encode()[:-2] + b"\xff]", None, "invalid JSON"),
+        "not_json": (b"{not json", None, "invalid JSON"),
+        "object": (b'{"role": "id"}', None, "not a sample (a JSON array of message objects)"),
+    }
+    for name, (raw, expected, reason) in cases.items():
+        found, why = parse_sample_line(raw, True)
+        assert found == expected, name
+        assert (why if why is None else why[:len(reason)]) == reason, (name, why)
+
+
 def test_any_number_of_workers_and_block_size_writes_the_same_bytes(corpora, bfcl_store, tmp_path, monkeypatch):
     """Lines reach the workers in byte ranges (here a few hundred bytes: many blocks, lines split across
     none); decisions, removal records and the written lines are the same for 1, 2 or 3 workers."""
