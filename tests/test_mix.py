@@ -190,6 +190,7 @@ def test_lines_read_strictly_or_not_keep_their_verdicts(corpora):
                      "invalid sample: json at $: the number inf is not JSON (NaN/Infinity)"),
         "not_utf8": (good.encode()[:-2] + b"\xff]", None, "invalid JSON"),
         "not_json": (b"{not json", None, "invalid JSON"),
+        "too_deep": (b"[" * 100_000 + b"]" * 100_000, None, "invalid JSON"),  # the standard parser would recurse
         "object": (b'{"role": "id"}', None, "not a sample (a JSON array of message objects)"),
     }
     for name, (raw, expected, reason) in cases.items():

@@ -13,10 +13,9 @@ worker once (``init``).
 
 from __future__ import annotations
 
-import json
 from typing import Any, NamedTuple
 
-from ..format.sample import Sample, dumps_sample, loads_line, sample_id
+from ..format.sample import Sample, dumps_sample, loads_line_or_lenient, sample_id
 from .dedup import NearDeduper, exact_key, step_key, user_turns
 
 _STATE: dict[str, Any] = {}
@@ -59,13 +58,10 @@ def init(index: Any, near: tuple[float, int, int] | None, exact: bool) -> None:
 
 def parse_sample_line(raw: bytes, validate: bool) -> tuple[Sample | None, str | None]:
     """A line → (sample, None) or (None, why it is rejected)."""
-    try:  # strictly where it can be (then validation is cheaper), else as the standard parser reads it
-        sample, strict = loads_line(raw), raw
-    except ValueError:
-        try:
-            sample, strict = json.loads(raw), None
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            return None, f"invalid JSON: {exc}"
+    try:
+        sample, strict = loads_line_or_lenient(raw)
+    except ValueError as exc:
+        return None, f"invalid JSON: {exc}"
     if not isinstance(sample, list) or not all(isinstance(m, dict) for m in sample):
         return None, "not a sample (a JSON array of message objects)"
     if validate:

@@ -26,7 +26,7 @@ from typing import Any, Iterable, Iterator, NamedTuple
 from .. import __version__
 from ..format.jsonl import LinesAt, atomic_writer, iter_lines, sha256_file, write_json
 from ..format import fastjson
-from ..format.sample import loads_line
+from ..format.sample import loads_line_or_lenient
 from ..format.parallel import Workers, chunks, resolve_workers
 from .tokenize import IGNORE_INDEX, RowEncoder, token_labels  # noqa: F401  (re-exported)
 from .render.base import Chat, Rendered, Renderer, Skip, to_chat
@@ -281,14 +281,8 @@ def token_parts(encoder: RowEncoder, texts: list[str], spans: list, options: Opt
 
 
 def _parsed(item: Any) -> tuple[Any, bytes | None]:
-    """(the sample, the line it was strictly read from or None): a line (bytes) is read strictly when it can be,
-    else as the standard parser reads it (``NaN``…), for validation to name what is wrong with it."""
-    if not isinstance(item, bytes):
-        return item, None
-    try:
-        return loads_line(item, strip=True), item
-    except ValueError:
-        return json.loads(item), None
+    """(the sample, the line it was strictly read from or None): see ``format.sample.loads_line_or_lenient``."""
+    return loads_line_or_lenient(item, strip=True) if isinstance(item, bytes) else (item, None)
 
 
 def _renamed(line: bytes, old: Any, new: str) -> bytes:
