@@ -160,27 +160,37 @@ LINE_CASES = {
 
 @pytest.mark.parametrize("name", sorted(LINE_CASES))
 @pytest.mark.parametrize("escaped", [False, True])
-def test_a_sample_read_from_its_line_has_the_same_problems(name, escaped):
-    """``validate_sample(sample, line)`` (the nesting checked by the schema validator, the link rule only when the
-    line may hold a link) finds what the full check finds, with links written out or as \\u escapes."""
+def test_a_sample_read_strictly_has_the_same_problems(name, escaped):
+    """``validate_sample(sample, strict=True)`` (the nesting checked by the schema validator) finds what the full
+    check finds, with links written out or as \\u escapes in the line."""
     import json
 
-    from opentoollab.format.sample import loads_line
+    from opentoollab.format.sample import loads_line_or_lenient
 
     sample = LINE_CASES[name]()
     line = json.dumps(sample, ensure_ascii=escaped).encode("utf-8")
     if escaped:  # every '<' escaped: a link the line does not show as text
         line = line.replace(b"<", b"\\u003c")
-    read = loads_line(line)
-    assert read == sample
-    assert validate_sample(read, line) == validate_sample(sample)
+    read, strict = loads_line_or_lenient(line)
+    assert read == sample and strict
+    assert validate_sample(read, strict=True) == validate_sample(sample)
 
 
-def test_the_nesting_limit_is_found_from_the_line_too():
-    import json
-
+def test_the_nesting_limit_is_found_on_the_strict_path_too():
     from opentoollab.format.sample import MAX_DEPTH
 
-    assert validate_sample(_deep(MAX_DEPTH), json.dumps(_deep(MAX_DEPTH)).encode()) == []
-    (problem,) = validate_sample(_deep(MAX_DEPTH + 1), json.dumps(_deep(MAX_DEPTH + 1)).encode())
+    assert validate_sample(_deep(MAX_DEPTH), strict=True) == []
+    (problem,) = validate_sample(_deep(MAX_DEPTH + 1), strict=True)
     assert problem.rule == "json" and f"deeper than {MAX_DEPTH}" in problem.message
+
+
+def test_a_line_only_the_lenient_parser_reads_is_not_strict():
+    import json
+
+    from opentoollab.format.sample import loads_line_or_lenient
+
+    sample = good()
+    sample[1]["content"]["score"] = float("nan")
+    read, strict = loads_line_or_lenient(json.dumps(sample).encode())
+    assert not strict and read[1]["content"]["score"] != read[1]["content"]["score"]  # NaN, read as it was
+    assert [p.rule for p in validate_sample(read, strict)] == ["json"]

@@ -324,18 +324,18 @@ def loads_line(data: bytes, *, strip: bool = False) -> Any:
     return loads_strict(text.strip() if strip else text)
 
 
-def loads_line_or_lenient(data: bytes, *, strip: bool = False) -> tuple[Any, bytes | None]:
-    """(``loads_line(data)``, ``data``) for a line read strictly (``validate.validate_sample(value, data)`` may then
-    take its shortcut), or (``json.loads(data)``, None) for a line only the standard parser's leniency reads
+def loads_line_or_lenient(data: bytes, *, strip: bool = False) -> tuple[Any, bool]:
+    """(``loads_line(data)``, True) for a line read strictly (``validate.validate_sample(value, strict=True)`` may
+    then take its shortcut), or (``json.loads(data)``, False) for a line only the standard parser's leniency reads
     (``NaN``, ``Infinity``, numbers that overflow to them), for validation to name what is wrong. A line neither
     reads raises ValueError: the standard parser's, or the strict reason where it would recurse too deep."""
     try:
-        return loads_line(data, strip=strip), data
-    except ValueError as strict:
+        return loads_line(data, strip=strip), True
+    except ValueError as refused:
         try:
-            return json.loads(data), None
+            return json.loads(data), False
         except RecursionError:
-            raise strict from None
+            raise refused from None
 
 
 def decode_line(data: bytes) -> str:

@@ -103,18 +103,17 @@ def matches_schema(sample: Any) -> bool:
     return not json_problem(sample) and _validator()[0].is_valid(sample)
 
 
-def validate_sample(sample: Any, line: bytes | None = None) -> list[Problem]:
+def validate_sample(sample: Any, strict: bool = False) -> list[Problem]:
     """All problems of one sample; schema problems first. Semantic checks run only on schema-valid samples.
 
     A value that is not strict JSON (``NaN``/``Infinity``, an integer beyond the int↔str digit limit, a lone
     surrogate, nesting deeper than ``MAX_DEPTH``) is one ``json`` problem, checked before anything else.
-    ``line``: the JSON line ``sample`` was read from with ``loads_line``/``loads_strict``, which refuse every
-    such number and give only JSON's own types; then the nesting is checked with the schema, and the link
-    rule runs only when the line may hold ``<link>`` (written out or with ``\\u`` escapes). Same problems."""
-    if line is not None:
+    ``strict``: the sample was read from JSON text with ``loads_line``/``loads_strict``, which refuse every such
+    number and give only JSON's own types; the nesting is then checked with the schema, in Rust. Same problems."""
+    if strict:
         validator = _nesting_validator()
         if validator is not None and validator.is_valid(sample):
-            return semantic_problems(sample, links=b"<link>" in line or b"\\u" in line)
+            return semantic_problems(sample)
     return checked_sample(sample)[0]
 
 

@@ -146,13 +146,13 @@ def row_shape(renderer: Renderer, renderer_name: str | None, options: Options) -
 
 
 def render_one(sample: Any, renderer: Renderer, options: Options, shape: RowShape | None = None,
-               line: bytes | None = None) -> tuple[dict[str, Any], list[str], Rendered]:
+               strict: bool = False) -> tuple[dict[str, Any], list[str], Rendered]:
     """One sample → (row, notes, rendered text and spans); raises Skip with the reason it cannot be written.
-    ``line``: the JSON line the sample was strictly read from (``loads_line``), which makes validation cheaper."""
+    ``strict``: the sample was read strictly from its JSON line (``loads_line``), which makes validation cheaper."""
     if isinstance(sample, BadRecord):
         raise Skip(sample.kind, f"{sample.where}: {sample.reason}")
     if options.validate:
-        problems = validate_sample(sample, line)
+        problems = validate_sample(sample, strict)
         if problems:
             raise Skip("invalid_sample", str(problems[0]))
     chat = to_chat(sample, reasoning=options.reasoning, tool_changes=options.tool_changes)
@@ -241,9 +241,9 @@ def render_item(item: Any) -> tuple:
     try:
         if isinstance(item, LineAt):
             item = _WORK["lines"].read(item.path, item.offset)
-        sample, line = _parsed(item)
+        sample, strict = loads_line_or_lenient(item, strip=True) if isinstance(item, bytes) else (item, False)
         label = _sample_label(sample)
-        row, notes, rendered = render_one(sample, _WORK["renderer"], _WORK["options"], _WORK["shape"], line)
+        row, notes, rendered = render_one(sample, _WORK["renderer"], _WORK["options"], _WORK["shape"], strict)
         line = encode_row(row, plain=_WORK["options"].format == "text")  # id, text and spans
     except Skip as exc:
         return ("skip", label, exc.reason, exc.detail)
@@ -278,11 +278,6 @@ def token_parts(encoder: RowEncoder, texts: list[str], spans: list, options: Opt
             fields = b"".join((b',"input_ids":', encode_row(ids, plain=True), b',"labels":', encode_row(labels, plain=True)))
         parts.append((len(ids), len(labels) - labels.count(IGNORE_INDEX), fields))
     return parts
-
-
-def _parsed(item: Any) -> tuple[Any, bytes | None]:
-    """(the sample, the line it was strictly read from or None): see ``format.sample.loads_line_or_lenient``."""
-    return loads_line_or_lenient(item, strip=True) if isinstance(item, bytes) else (item, None)
 
 
 def _renamed(line: bytes, old: Any, new: str) -> bytes:
