@@ -7,7 +7,7 @@ import copy
 import pytest
 
 from opentoollab.format.sample import assign_call_ids, first_candidates, resolve_links, split_link, tool_call_uid
-from opentoollab.format.validate import validate_sample
+from opentoollab.format.validate import checked_sample, validate_sample
 
 WEATHER = {
     "name": "get_weather",
@@ -155,7 +155,12 @@ LINE_CASES = {
     "deep_at_the_limit": lambda: _deep(100),
     "one_level_too_deep": lambda: _deep(101),
     **{f"{rule}_{i}": (lambda fn=fn: mutate(fn)) for rule, fns in BROKEN.items() for i, fn in enumerate(fns)},
+    # what only the standard parser reads: validation must still see it all (not plain, so no shortcut)
+    "lone_surrogate": lambda: mutate(lambda s: s[4].__setitem__("content", "half \ud800 a pair")),
+    "integer_of_19_digits": lambda: mutate(lambda s: s[1]["content"].__setitem__("rank", 10 ** 18)),
+    "integer_past_the_limit": lambda: mutate(lambda s: s[1]["content"].__setitem__("rank", 1 << 14000)),
 }
+NOT_PLAIN = {"lone_surrogate", "integer_of_19_digits", "integer_past_the_limit"}
 
 
 @pytest.mark.parametrize("name", sorted(LINE_CASES))
@@ -168,12 +173,13 @@ def test_a_sample_read_strictly_has_the_same_problems(name, escaped):
     from opentoollab.format.sample import loads_line_or_lenient
 
     sample = LINE_CASES[name]()
-    line = json.dumps(sample, ensure_ascii=escaped).encode("utf-8")
+    line = json.dumps(sample, ensure_ascii=escaped).encode("utf-8", "backslashreplace")  # a lone surrogate as \\ud800
     if escaped:  # every '<' escaped: a link the line does not show as text
         line = line.replace(b"<", b"\\u003c")
     read, strict = loads_line_or_lenient(line)
-    assert read == sample and strict
-    assert validate_sample(read, strict=True) == validate_sample(sample)
+    assert read == sample and strict == (name not in NOT_PLAIN)
+    assert validate_sample(read, strict) == validate_sample(sample)
+    assert checked_sample(read, strict) == checked_sample(sample)  # the tagger's: problems and orjson's bytes
 
 
 def test_the_nesting_limit_is_found_on_the_strict_path_too():

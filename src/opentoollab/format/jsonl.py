@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Callable, Iterable, Iterator
 
-from .sample import Sample, dumps_sample, loads_line
+from .sample import Sample, dumps_sample, read_line
 
 
 @dataclass
@@ -27,6 +27,7 @@ class Line:
     value: Any = None
     error: str | None = None
     text: str = ""
+    plain: bool = False  # read by orjson: plain JSON values (``sample.loads_line_or_lenient``)
 
 
 def iter_lines(path: str | os.PathLike) -> Iterator[Line]:
@@ -54,7 +55,8 @@ def iter_raw_lines(path: str | os.PathLike) -> Iterator[tuple[int, bytes]]:
 def parse_line(path: str, number: int, data: bytes) -> Line:
     """One line of a JSONL file → its ``Line`` (never raises on content)."""
     try:
-        return Line(path, number, loads_line(data, strip=True))
+        value, plain = read_line(data, True)
+        return Line(path, number, value, plain=plain)
     except ValueError as exc:
         text = data.decode("utf-8", "backslashreplace").strip()
         return Line(path, number, None, f"invalid JSON: {exc}", text)

@@ -315,22 +315,29 @@ def loads_line(data: bytes, *, strip: bool = False) -> Any:
     whitespace), its value or ``ValueError`` with the same reason: orjson reads the bytes themselves where its
     answer is the strict parser's (no decode to text and back); whatever it refuses is decoded (naming a byte
     that is not UTF-8) and parsed strictly."""
+    return read_line(data, strip)[0]
+
+
+def read_line(data: bytes, strip: bool = False) -> tuple[Any, bool]:
+    """(``loads_line(data)``, whether orjson read it: plain JSON values, see ``loads_line_or_lenient``)."""
     if fastjson.orjson is not None and _orjson_reads_alike(data):
         try:
-            return fastjson.orjson.loads(data)
+            return fastjson.orjson.loads(data), True
         except fastjson.orjson.JSONDecodeError:
             pass
     text = decode_line(data)
-    return loads_strict(text.strip() if strip else text)
+    return loads_strict(text.strip() if strip else text), False
 
 
 def loads_line_or_lenient(data: bytes, *, strip: bool = False) -> tuple[Any, bool]:
-    """(``loads_line(data)``, True) for a line read strictly (``validate.validate_sample(value, strict=True)`` may
-    then take its shortcut), or (``json.loads(data)``, False) for a line only the standard parser's leniency reads
-    (``NaN``, ``Infinity``, numbers that overflow to them), for validation to name what is wrong. A line neither
+    """(the value of a JSON line, whether it is plain JSON) where plain means orjson read it: its values are
+    JSON's own types, finite, no integer past 18 digits, no lone surrogate, nesting within 400 levels, so
+    ``validate.validate_sample(value, strict=True)`` may take its shortcut. Else the value as ``loads_line``
+    reads it or, for a line only the standard parser's leniency reads (``NaN``, ``Infinity``, numbers that
+    overflow to them), as ``json.loads`` does, for validation to name what is wrong. A line none of them
     reads raises ValueError: the standard parser's, or the strict reason where it would recurse too deep."""
     try:
-        return loads_line(data, strip=strip), True
+        return read_line(data, strip)
     except ValueError as refused:
         try:
             return json.loads(data), False

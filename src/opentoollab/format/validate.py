@@ -12,6 +12,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
+from . import fastjson
 from .sample import (
     CALL_ID_RE,
     CALL_ROLES,
@@ -108,8 +109,8 @@ def validate_sample(sample: Any, strict: bool = False) -> list[Problem]:
 
     A value that is not strict JSON (``NaN``/``Infinity``, an integer beyond the int↔str digit limit, a lone
     surrogate, nesting deeper than ``MAX_DEPTH``) is one ``json`` problem, checked before anything else.
-    ``strict``: the sample was read from JSON text with ``loads_line``/``loads_strict``, which refuse every such
-    number and give only JSON's own types; the nesting is then checked with the schema, in Rust. Same problems."""
+    ``strict``: the sample is plain JSON as ``format.sample.loads_line_or_lenient`` says (read by orjson: no
+    such number or string, only JSON's own types); its nesting is then checked with the schema, in Rust."""
     if strict:
         validator = _nesting_validator()
         if validator is not None and validator.is_valid(sample):
@@ -117,9 +118,14 @@ def validate_sample(sample: Any, strict: bool = False) -> list[Problem]:
     return checked_sample(sample)[0]
 
 
-def checked_sample(sample: Any) -> tuple[list[Problem], bytes | None]:
+def checked_sample(sample: Any, strict: bool = False) -> tuple[list[Problem], bytes | None]:
     """``validate_sample`` and orjson's bytes of the sample (``sample.checked_encoding``), for writers that
     encode the sample next."""
+    if strict:
+        validator = _nesting_validator()
+        if validator is not None and validator.is_valid(sample):
+            encoded = fastjson.dumps_bytes(sample, unchecked=True)
+            return semantic_problems(sample, links=encoded is None or b"<link>" in encoded), encoded
     problem, encoded = checked_encoding(sample)
     if problem:
         return [Problem("json", "$", problem)], encoded

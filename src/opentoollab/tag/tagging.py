@@ -75,13 +75,13 @@ def tag_sample(sample: Any) -> Record:
     return _tagged(sample)[0]
 
 
-def _tagged(sample: Any) -> tuple[Record, bytes | None]:
+def _tagged(sample: Any, strict: bool = False) -> tuple[Record, bytes | None]:
     """``tag_sample``'s record, and the sample's JSONL text (``dumps_sample``) as bytes when validation's
-    orjson encoding is that text (else None)."""
+    orjson encoding is that text (else None). ``strict``: plain JSON values (``validate_sample``'s shortcut)."""
     if not isinstance(sample, list):
         return _record(None, [], [], "und", {}, [{"rule": "schema", "path": "$", "message": "a sample is a JSON array"}]), None
     identifier = sample_id(sample)
-    problems, encoded = checked_sample(sample)
+    problems, encoded = checked_sample(sample, strict)
     schema_problems = [p for p in problems if p.rule == "schema"]
     if schema_problems:
         return _record(identifier, [], [], "und", {},
@@ -173,7 +173,7 @@ def _line_tagged(line: Any) -> tuple[Record, bytes | None]:
     if line.error:
         record, text = _record(None, [], [], "und", {}, [{"rule": "json", "path": "$", "message": line.error}]), None
     else:
-        record, text = _tagged(line.value)
+        record, text = _tagged(line.value, line.plain)
     return {"id": record["id"], "line": line.number, **{k: v for k, v in record.items() if k != "id"}}, text
 
 

@@ -148,7 +148,7 @@ def row_shape(renderer: Renderer, renderer_name: str | None, options: Options) -
 def render_one(sample: Any, renderer: Renderer, options: Options, shape: RowShape | None = None,
                strict: bool = False) -> tuple[dict[str, Any], list[str], Rendered]:
     """One sample → (row, notes, rendered text and spans); raises Skip with the reason it cannot be written.
-    ``strict``: the sample was read strictly from its JSON line (``loads_line``), which makes validation cheaper."""
+    ``strict``: plain JSON values as ``format.sample.loads_line_or_lenient`` says, which makes validation cheaper."""
     if isinstance(sample, BadRecord):
         raise Skip(sample.kind, f"{sample.where}: {sample.reason}")
     if options.validate:
