@@ -259,7 +259,7 @@ def validate(files, max_problems):
                 bad += 1
                 click.echo(f"{path}:{line.number}: json: {line.error}")
                 continue
-            problems = validate_sample(line.value)
+            problems = validate_sample(line.value, line.plain)
             if problems:
                 bad += 1
                 label = sample_id(line.value) if isinstance(line.value, list) else None

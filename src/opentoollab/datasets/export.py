@@ -86,7 +86,7 @@ def _rows(path: Path) -> Iterator[dict[str, Any]]:
     for line in iter_lines(path):
         if line.error:
             raise ExportError(f"{path}:{line.number}: {line.error}")
-        problems = validate_sample(line.value)
+        problems = validate_sample(line.value, line.plain)
         if problems:
             raise ExportError(f"{path}:{line.number}: not a valid sample: {problems[0]}")
         info = meta(line.value)

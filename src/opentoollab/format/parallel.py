@@ -51,7 +51,8 @@ def resolve_workers(workers: int | None) -> int:
 
 START_METHOD_ENV = "OPENTOOLLAB_START_METHOD"
 # Loaded, these keep native thread pools whose locks a fork could copy held. Not tokenizers: it notices a
-# fork and turns its own parallelism off in the child (documented behaviour), and no worker here tokenizes.
+# fork and turns its own parallelism off in the child (documented behaviour); prepare's tokenizing workers
+# encode on one thread anyway (TOKENIZERS_PARALLELISM=false), and its parent does not encode when they do.
 THREADED_LIBRARIES = ("polars", "torch", "pyarrow", "ray", "tensorflow", "jax")
 
 
