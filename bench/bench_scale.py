@@ -97,7 +97,7 @@ def _files(folder: Path) -> dict[str, bytes]:
 def workers_speedup(raw: Path, tmp: Path) -> None:
     from opentoollab.datasets.sources import get_source
     from opentoollab.datasets.store import Store, process
-    from opentoollab.tag.tagging import plan_units, write_tags
+    from opentoollab.tag.writing import plan_units, write_tags
     from opentoollab.trainer.mix import build_mix, write_mix
 
     timings: dict[str, list[float]] = {}

@@ -307,7 +307,7 @@ def test_cli_workers_option_gives_the_same_bytes(tmp_path, bfcl_store):
 
 
 def test_tag_and_mix_give_the_same_bytes_for_any_number_of_workers(tmp_path, bfcl_store, shared):
-    from opentoollab.tag.tagging import plan_units, write_tags
+    from opentoollab.tag.writing import plan_units, write_tags
     from opentoollab.trainer.mix import build_mix, write_mix
 
     store = Store(tmp_path / "data")

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from opentoollab.datasets.store import Store
-from opentoollab.tag import tagging
+from opentoollab.tag import tagging, writing
 
 REPO = Path(__file__).resolve().parent.parent
 HOSTILE = [
@@ -58,12 +58,12 @@ def _files(folder: Path) -> dict[str, bytes]:
 
 def test_any_number_of_workers_writes_the_same_bytes_as_one_line_at_a_time(tmp_path, bfcl_samples, monkeypatch):
     source = _hostile_file(tmp_path / "mixed.jsonl", bfcl_samples)
-    monkeypatch.setattr(tagging, "BLOCK_BYTES", 1500)  # many blocks; lines longer than a read
+    monkeypatch.setattr(writing, "BLOCK_BYTES", 1500)  # many blocks; lines longer than a read
     store = Store(tmp_path / "data")
     outputs = []
     for workers in (1, 2, 3):
         out = tmp_path / f"w{workers}"
-        tagging.write_tags(tagging.plan_units([source], store, out), drop_invalid=True,
+        writing.write_tags(writing.plan_units([source], store, out), drop_invalid=True,
                            ignore=["tool_enum_conflict"], workers=workers)
         outputs.append(_files(out))
     assert outputs[0] == outputs[1] == outputs[2]
@@ -109,9 +109,9 @@ def test_blocks_cover_the_file_in_whole_lines(tmp_path, monkeypatch, size):
     data = b"a\n\nbb\r\nccc\n" * 5 + b"x" * 100 + b"\nlast"
     path = tmp_path / "f.jsonl"
     path.write_bytes(data)
-    monkeypatch.setattr(tagging, "BLOCK_BYTES", size)
+    monkeypatch.setattr(writing, "BLOCK_BYTES", size)
     digest = hashlib.sha256()
-    blocks = list(tagging._blocks(path, digest))
+    blocks = list(writing._blocks(path, digest))
     assert digest.hexdigest() == hashlib.sha256(data).hexdigest()
     assert b"".join(data[o:o + s] for o, s, _n in blocks) == data
     for offset, size_, number in blocks:

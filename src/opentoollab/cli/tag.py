@@ -65,7 +65,8 @@ def run(files, names, drop_invalid, ignore, out, judge_url, judge_model, judge_k
 
     import contextlib
 
-    from ..tag.tagging import RULES, corpora_of, plan_units, write_tags
+    from ..tag.tagging import RULES
+    from ..tag.writing import corpora_of, plan_units, write_tags
 
     specs = [*files, *_split(names)]
     if not specs:
