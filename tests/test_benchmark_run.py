@@ -212,3 +212,13 @@ def test_client_complete_retries_and_reads_text(server):
     replay.fail_next = 1
     assert client.complete("<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n", ("<|im_end|>",)) == "Done."
     assert slept == [0.25] and replay.completions[-1]["add_special_tokens"] is False
+
+
+@pytest.mark.parametrize("arguments", ["[" * 100_000 + "]" * 100_000, '{"n": ' + "9" * 5000 + "}", "{not json"],
+                         ids=["nested_100k_deep", "integer_of_5000_digits", "not_json"])
+def test_a_reply_with_arguments_that_cannot_be_read_keeps_them_as_text(arguments):
+    """A server's reply whose arguments are too deep, too large or not JSON is scored (as a wrong format), not a crash."""
+    from opentoollab.benchmark.run import ToolNames, reply_calls
+
+    (call,) = reply_calls({"tool_calls": [{"function": {"name": "f", "arguments": arguments}}]}, ToolNames([]))
+    assert call["arguments"] == arguments

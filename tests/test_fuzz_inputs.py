@@ -111,3 +111,14 @@ def test_benchmark_score_on_mutated_sample_files(samples, tmp_path):
         result = _invoke(benchmark, ["score", "--datasets", str(path), "--predictions", str(pred), "--out", str(tmp_path / f"s{number}"),
                                      "-q", "--data-dir", str(tmp_path / "d")])
         assert result.exit_code in (0, 1), (what, result.output)
+
+
+def test_a_json_option_nested_too_deeply_is_a_one_line_error(tmp_path):
+    from opentoollab.cli.datasets import datasets
+
+    deep = '{"a":' * 5000 + "1" + "}" * 5000  # deeper than the standard parser recurses
+    (tmp_path / "in.jsonl").write_text("", "utf-8")
+    result = _invoke(datasets, ["generate", "--pipeline", "button", "--input", str(tmp_path / "in.jsonl"),
+                                "--base-url", "http://127.0.0.1:9/v1", "--model", "m", "--extra-body", deep,
+                                "--data-dir", str(tmp_path)])
+    assert result.exit_code == 2 and "--extra-body is nested too deeply" in result.output

@@ -192,3 +192,14 @@ def test_benchmark_run_through_an_openai_compatible_server(store, wheel, tmp_pat
     summary = json.loads((out / "summary.json").read_text())
     assert summary["nestful"]["NESTFUL/sgd"]["full_sequence_accuracy"] == 1.0 and summary["correct"] == 46
     assert "partial_sequence_accuracy" in result.output and "win rate: not scored offline" in result.output
+
+
+@pytest.mark.parametrize("arguments", ["[" * 100_000 + "]" * 100_000, '{"n": ' + "9" * 5000 + "}"],
+                         ids=["nested_100k_deep", "integer_of_5000_digits"])
+def test_hostile_arguments_are_a_decoder_failure_not_a_crash(arguments):
+    from opentoollab.benchmark.scoring.nestful import score_sample
+
+    sample = [{"role": "tool_call_ground_truth", "content": [{"name": "f", "parameters": {"x": [1]}}]}]
+    verdict = score_sample(sample, {"calls": [{"name": "f", "arguments": arguments}]})
+    assert verdict["valid"] is False and verdict["error_type"] == "nestful:decoder_failed"
+    assert "too deep or too large" in verdict["error"]

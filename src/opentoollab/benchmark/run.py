@@ -177,7 +177,7 @@ def reply_calls(message: dict[str, Any], names: ToolNames) -> list[dict] | None:
         if isinstance(arguments, str):
             try:
                 arguments = json.loads(arguments) if arguments.strip() else {}
-            except json.JSONDecodeError:
+            except (ValueError, RecursionError):  # not JSON, too deep, an integer past the digit limit
                 pass  # kept as text: the scorer reports it as a wrong output format
         calls.append({"name": names.original(function.get("name") or ""), "arguments": arguments})
     return calls

@@ -162,6 +162,8 @@ def _json_option(text: str | None, flag: str):
         value = json.loads(text)
     except ValueError as exc:
         fail(f"{flag} is not JSON: {exc}", 2)
+    except RecursionError:
+        fail(f"{flag} is nested too deeply", 2)
     if not isinstance(value, dict):
         fail(f"{flag}: a JSON object", 2)
     return value

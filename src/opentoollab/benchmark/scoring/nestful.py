@@ -31,7 +31,7 @@ from typing import Any
 
 from ...datasets.sources.nestful import link_value
 from ...format.sample import CallNumbering
-from .parse import DecodeError, parse_text
+from .parse import DecodeError, json_loads, parse_text
 
 REFERENCE_RE = re.compile(r"\$([A-Za-z_]\w*)((?:[.\[][^$]*)?)\$")  # any label the sequence gives its calls
 UNCLOSED_RE = re.compile(r"^\$([A-Za-z_]\w*)((?:[.\[][^$]*)?)$")
@@ -86,8 +86,8 @@ def predicted_steps(value: dict[str, Any]) -> list[dict[str, Any]]:
             call = {**call["function"], **({"label": call["label"]} if "label" in call else {})}
         arguments = call.get("arguments", call.get("parameters", {}))
         if isinstance(arguments, str):
-            try:
-                arguments = json.loads(arguments) if arguments.strip() else {}
+            try:  # too deep or too large: json_loads's DecodeError
+                arguments = json_loads(arguments) if arguments.strip() else {}
             except json.JSONDecodeError as exc:
                 raise DecodeError(f"arguments of {call.get('name')!r} are not JSON: {exc}") from None
         steps.append({"name": call.get("name"), "arguments": arguments, **({"label": call["label"]} if "label" in call else {})})

@@ -56,7 +56,7 @@ def parse_text(text: str, language: str = "python") -> list[dict[str, Any]] | di
     return calls if calls is not None else parse_python_calls(text)
 
 
-def _json_loads(text: str) -> Any:
+def json_loads(text: str) -> Any:
     """json.loads whose nesting and number limits are a DecodeError (JSONDecodeError passes through)."""
     try:
         return json.loads(text)
@@ -73,7 +73,7 @@ def _tagged_or_json(text: str) -> list[dict[str, Any]] | None:
     stripped = FENCE_RE.sub("", text.strip())
     if stripped[:1] in "[{":
         try:
-            value = _json_loads(stripped)
+            value = json_loads(stripped)
         except json.JSONDecodeError:
             value = None
         if value is not None:
@@ -83,7 +83,7 @@ def _tagged_or_json(text: str) -> list[dict[str, Any]] | None:
 
 def _loads(text: str) -> Any:
     try:
-        return _json_loads(text)
+        return json_loads(text)
     except json.JSONDecodeError as exc:
         raise DecodeError(f"invalid JSON in <tool_call>: {exc}") from None
 
@@ -103,7 +103,7 @@ def _json_call(item: Any) -> dict[str, Any]:
         arguments = item.get("arguments", item.get("parameters", {}))
         if isinstance(arguments, str):
             try:
-                arguments = _json_loads(arguments) if arguments.strip() else {}
+                arguments = json_loads(arguments) if arguments.strip() else {}
             except json.JSONDecodeError as exc:
                 raise DecodeError(f"arguments of {item['name']!r} are not JSON: {exc}") from None
         return call(item["name"], arguments)
@@ -125,7 +125,7 @@ def bfcl_result_calls(result: Any) -> list[dict[str, Any]]:
             (name, arguments), = item.items()
             if isinstance(arguments, str):
                 try:
-                    arguments = _json_loads(arguments)
+                    arguments = json_loads(arguments)
                 except json.JSONDecodeError as exc:
                     raise DecodeError(f"arguments of {name!r} are not JSON: {exc}") from None
             calls.append(call(name, arguments))
