@@ -240,3 +240,13 @@ def test_benchmark_score_command_builds_the_runtime_from_the_download(samples, r
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["tau2"]["tau2-bench/telecom"]["scored"] == 3 and summary["correct"] == 2
     assert "pass^1" in result.output and "66.67%" in result.output
+
+
+def test_call_arguments_that_cannot_be_read_are_no_arguments_not_a_crash():
+    """A model's arguments text: an object when it is one; None (the call is answered as malformed) when it is not
+    JSON, is nested deeper than the standard parser recurses, or holds an integer past the digit limit."""
+    from opentoollab.tools.tau2_session import arguments_of
+
+    assert arguments_of('{"user_id": "u1"}') == {"user_id": "u1"} and arguments_of(" ") == {}
+    for text in ("{not json", "[" * 100_000 + "]" * 100_000, '{"n": ' + "9" * 5000 + "}", "[1, 2]"):
+        assert arguments_of(text) is None

@@ -162,7 +162,7 @@ def arguments_of(raw: Any) -> dict[str, Any] | None:
     if isinstance(raw, str):
         try:
             value = json.loads(raw) if raw.strip() else {}
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # not JSON, nested too deep, an integer past the digit limit
             return None
         return value if isinstance(value, dict) else None
     return None
