@@ -87,10 +87,18 @@ class Browser:
 
     def wait(self, condition: str, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
-        while not self.evaluate(f"!!({condition})"):
+        while not self._holds(condition):
             if time.monotonic() > deadline:
                 raise AssertionError(f"timed out waiting for {condition}")
             time.sleep(0.05)
+
+    def _holds(self, condition: str) -> bool:
+        try:
+            return bool(self.evaluate(f"!!({condition})"))
+        except RuntimeError as exc:  # asked while the page navigates (a slow machine): ask again
+            if "navigated or closed" in str(exc) or "context" in str(exc).lower():
+                return False
+            raise
 
     def errors(self) -> list[str]:
         """Console errors, uncaught exceptions and failed loads seen so far."""
@@ -196,7 +204,7 @@ def test_overview_opens_cleanly_and_every_link_resolves(browser, bfcl_site):
     browser.open(url(bfcl_site, "index.html"))
     browser.screenshot(ARTIFACTS / "overview.png")
     # the subset link opens the browser filtered to that subset
-    browser.evaluate("document.querySelector('a.subset-link[href*=\"BFCL%2Fparallel\"]').click()")
+    browser.evaluate("setTimeout(() => document.querySelector('a.subset-link[href*=\"BFCL%2Fparallel\"]').click(), 0)")
     browser.wait("location.pathname.endsWith('samples.html') && document.querySelectorAll('#list li').length > 0")
     index = index_of(bfcl_site)
     assert browser.evaluate("OTL.shown().length") == len(expected(index, 0, "BFCL/parallel")) == 200
@@ -269,7 +277,7 @@ def test_sample_page_shows_calls_and_the_chat_template_with_learned_spans(browse
     browser.wait(f"document.getElementById('sample-id').textContent === '{index['id'][flagged]}'")
     assert browser.evaluate("[...document.querySelectorAll('#detail .chip.flag')].map(c => c.textContent)") == [
         index["flags"][f] for f in index["flag"][flagged]]
-    browser.evaluate("document.getElementById('nav-overview').click()")
+    browser.evaluate("setTimeout(() => document.getElementById('nav-overview').click(), 0)")  # navigates after
     browser.wait("location.pathname.endsWith('index.html') && document.readyState === 'complete'")
     assert browser.errors() == []
 

@@ -120,7 +120,7 @@ def faulty_server() -> ScriptedLLM:
         if stem == "sequential_task_generator":
             return 500, {"error": "CUDA out of memory"}
         if stem == "para_seq_task_generator":
-            time.sleep(0.5)
+            time.sleep(3.0)  # far past the client's timeout, which itself leaves a loaded machine room to answer
             return None
         if stem == "composition_task_filter":
             return 200, {"choices": [{"message": {"content": "I'm sorry, but I can't help with that."}}]}
@@ -137,7 +137,7 @@ def test_bad_server_run_completes_and_records_every_failure(tmp_path, glaive):
     llm = faulty_server()
     with llm.serve() as url:
         client = client_for(url, max_concurrency=2)
-        client.retries, client.timeout = 0, 0.25
+        client.retries, client.timeout = 0, 1.0
         manifest = run("button", tmp_path, url, input_path=glaive, client=client)
     expected = {"bad_json": 1, "malformed": 1, "http": 1, "timeout": 1, "refusal": 1, "invalid": 1}
     assert manifest["failures"]["by_kind"] == expected
