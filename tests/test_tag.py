@@ -324,3 +324,13 @@ def test_judge_flags_and_caches(judge_server, tmp_path):
     result = CliRunner().invoke(tag, args)  # rerun: every answer from the cache, no new request
     assert result.exit_code == 0 and len(JUDGE_CALLS) == 3 and "3 answered from cache" in result.output
     assert all(json.loads(l)["judge"]["cached"] for l in (tmp_path / "judged.tags.jsonl").read_text().splitlines())
+
+
+def test_a_judge_answer_that_cannot_be_read_is_no_verdict_not_a_crash():
+    """The judge's answer is a model's text: JSON too deep for the standard parser or with an integer past the digit
+    limit counts as an answer with no JSON object (an error in the record), like prose does."""
+    from opentoollab.tag.judge import parse_verdict
+
+    assert parse_verdict('Sure: {"correct": true} ok') == {"correct": True}
+    for answer in ('{"a":' * 5000 + "1" + "}" * 5000, '{"n": ' + "9" * 5000 + "}", "no json here"):
+        assert parse_verdict(answer) is None

@@ -59,7 +59,7 @@ def parse_verdict(text: str) -> dict[str, Any] | None:
         return None
     try:
         value = json.loads(match.group(0))
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # not JSON, nested too deep, an integer past the digit limit
         return None
     return value if isinstance(value, dict) else None
 
