@@ -64,8 +64,9 @@ def _validator():
 @lru_cache(maxsize=1)
 def _nesting_validator():
     """jsonschema-rs with the sample schema and ``MAX_DEPTH`` as one more rule (None without jsonschema-rs):
-    for samples read strictly from JSON text, whose numbers and types cannot break the json rule, the
-    nesting is all that is left of it, checked in Rust in the same pass (the Python walk cost 3x the schema)."""
+    for plain samples (``format.sample.loads_line_or_lenient``), whose numbers, strings and types cannot break
+    the json rule, the nesting is all that is left of it, checked in Rust in the same pass (the Python walk
+    cost 3x the schema)."""
     try:
         import jsonschema_rs
     except ImportError:  # pragma: no cover - depends on the platform
@@ -79,6 +80,13 @@ def _nesting_validator():
     schema["$defs"] = {**schema["$defs"], **levels}
     schema["allOf"] = [{"$ref": "#/$defs/nesting_1"}]
     return jsonschema_rs.Draft202012Validator(schema)
+
+
+def _schema_and_nesting_hold(sample: Any) -> bool:
+    """For a plain sample: the schema and the nesting limit hold, so only the semantic rules are left to check
+    (False without jsonschema-rs: the full check then runs)."""
+    validator = _nesting_validator()
+    return validator is not None and validator.is_valid(sample)
 
 
 def _json_path(parts) -> str:
@@ -111,21 +119,17 @@ def validate_sample(sample: Any, strict: bool = False) -> list[Problem]:
     surrogate, nesting deeper than ``MAX_DEPTH``) is one ``json`` problem, checked before anything else.
     ``strict``: the sample is plain JSON as ``format.sample.loads_line_or_lenient`` says (read by orjson: no
     such number or string, only JSON's own types); its nesting is then checked with the schema, in Rust."""
-    if strict:
-        validator = _nesting_validator()
-        if validator is not None and validator.is_valid(sample):
-            return semantic_problems(sample)
+    if strict and _schema_and_nesting_hold(sample):
+        return semantic_problems(sample)
     return checked_sample(sample)[0]
 
 
 def checked_sample(sample: Any, strict: bool = False) -> tuple[list[Problem], bytes | None]:
     """``validate_sample`` and orjson's bytes of the sample (``sample.checked_encoding``), for writers that
     encode the sample next."""
-    if strict:
-        validator = _nesting_validator()
-        if validator is not None and validator.is_valid(sample):
-            encoded = fastjson.dumps_bytes(sample, unchecked=True)
-            return semantic_problems(sample, links=encoded is None or b"<link>" in encoded), encoded
+    if strict and _schema_and_nesting_hold(sample):
+        encoded = fastjson.dumps_bytes(sample, unchecked=True)
+        return semantic_problems(sample, links=encoded is None or b"<link>" in encoded), encoded
     problem, encoded = checked_encoding(sample)
     if problem:
         return [Problem("json", "$", problem)], encoded
