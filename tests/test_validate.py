@@ -159,8 +159,12 @@ LINE_CASES = {
     "lone_surrogate": lambda: mutate(lambda s: s[4].__setitem__("content", "half \ud800 a pair")),
     "integer_of_19_digits": lambda: mutate(lambda s: s[1]["content"].__setitem__("rank", 10 ** 18)),
     "integer_past_the_limit": lambda: mutate(lambda s: s[1]["content"].__setitem__("rank", 1 << 14000)),
+    # more brackets than ORJSON_SAFE_BRACKETS (a long multi-turn sample) but shallow: still plain
+    "many_brackets_shallow": lambda: mutate(lambda s: s[1]["content"].__setitem__("rows", [{"n": [i]} for i in range(300)])),
+    # orjson reads it, but nesting past ORJSON_SAFE_BRACKETS is the standard parser's to judge
+    "nested_past_the_plain_limit": lambda: _deep(450),
 }
-NOT_PLAIN = {"lone_surrogate", "integer_of_19_digits", "integer_past_the_limit"}
+NOT_PLAIN = {"lone_surrogate", "integer_of_19_digits", "integer_past_the_limit", "nested_past_the_plain_limit"}
 
 
 @pytest.mark.parametrize("name", sorted(LINE_CASES))

@@ -268,13 +268,39 @@ STRICT_DECODER = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_
 _ZEROED_DIGITS = bytes.maketrans(b"123456789", b"000000000")
 _LONG_NUMBER = b"0" * 19  # an integer of 19+ digits: orjson may read it as a float (beyond 64 bits)
 ORJSON_SAFE_BRACKETS = 400  # deeper than this, the standard parser decides where nesting is too deep
+_REFUSED = object()
 
 
-def _orjson_reads_alike(text: str | bytes) -> bool:
-    """No run of 19+ digits and few enough brackets that nesting cannot reach either parser's limit
-    (byte operations only: a regex here cost as much as the parse it guards)."""
+def _orjson_read(text: str | bytes) -> Any:
+    """orjson's value of the text where it is the standard parser's, else ``_REFUSED``: no run of 19+ digits
+    (byte operations only: a regex here cost as much as the parse it guards), orjson reads it, and nesting
+    within ``ORJSON_SAFE_BRACKETS`` levels, far from either parser's limit (a line with no more brackets
+    than that cannot nest deeper; a longer one, a multi-turn sample, has its containers counted level by level)."""
     data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
-    return _LONG_NUMBER not in data.translate(_ZEROED_DIGITS) and data.count(b"[") + data.count(b"{") <= ORJSON_SAFE_BRACKETS
+    if _LONG_NUMBER in data.translate(_ZEROED_DIGITS):
+        return _REFUSED
+    try:
+        value = fastjson.orjson.loads(text)
+    except fastjson.orjson.JSONDecodeError:
+        return _REFUSED
+    if data.count(b"[") + data.count(b"{") > ORJSON_SAFE_BRACKETS and not _nested_within(value, ORJSON_SAFE_BRACKETS):
+        return _REFUSED
+    return value
+
+
+def _nested_within(value: Any, limit: int) -> bool:
+    """Whether a parsed JSON value nests no deeper than ``limit`` arrays and objects (level by level, no recursion)."""
+    level = [value] if isinstance(value, (dict, list)) else []
+    for _ in range(limit):
+        if not level:
+            return True
+        inner = []
+        for container in level:
+            for item in (container.values() if isinstance(container, dict) else container):
+                if isinstance(item, (dict, list)):
+                    inner.append(item)
+        level = inner
+    return not level
 
 
 def loads_strict(text: str | bytes) -> Any:
@@ -286,11 +312,8 @@ def loads_strict(text: str | bytes) -> Any:
     surrogate escapes and invalid UTF-8 (the standard parser then gives the verdict and its reason), and
     agrees on everything else but integers of 19 digits or more (it may read them as floats) and nesting
     near the interpreter's limit, which go to the standard parser too."""
-    if fastjson.orjson is not None and _orjson_reads_alike(text):
-        try:
-            return fastjson.orjson.loads(text)
-        except fastjson.orjson.JSONDecodeError:
-            pass
+    if fastjson.orjson is not None and (value := _orjson_read(text)) is not _REFUSED:
+        return value
     if isinstance(text, (bytes, bytearray)):
         try:
             text = bytes(text).decode("utf-8")
@@ -320,11 +343,8 @@ def loads_line(data: bytes, *, strip: bool = False) -> Any:
 
 def read_line(data: bytes, strip: bool = False) -> tuple[Any, bool]:
     """(``loads_line(data)``, whether orjson read it: plain JSON values, see ``loads_line_or_lenient``)."""
-    if fastjson.orjson is not None and _orjson_reads_alike(data):
-        try:
-            return fastjson.orjson.loads(data), True
-        except fastjson.orjson.JSONDecodeError:
-            pass
+    if fastjson.orjson is not None and (value := _orjson_read(data)) is not _REFUSED:
+        return value, True
     text = decode_line(data)
     return loads_strict(text.strip() if strip else text), False
 
