@@ -214,6 +214,18 @@ def test_workers_that_leave_the_others_records_unparsed_write_the_same_bytes(tmp
     assert store.manifest(name)["totals"]["samples"] > 0
 
 
+def test_bfcl_leaves_the_other_workers_questions_unparsed(bfcl_store):
+    """BFCL's reader takes a Shard: every other record comes ``SKIPPED`` (not parsed), the rest as without one."""
+    from opentoollab.datasets.sources.base import SKIPPED, Shard
+
+    source, raw = get_source("BFCL"), bfcl_store.raw_dir("BFCL")
+    whole = list(source.records(raw, ["simple_python", "live_simple"]))
+    mine = list(source.records(raw, ["simple_python", "live_simple"], shard=Shard(1, 2)))
+    assert len(whole) == len(mine) > 600
+    assert [record.data is SKIPPED for record in mine] == [index % 2 == 0 for index in range(len(mine))]
+    assert [(r.location, r.data) for r in mine[1::2]] == [(r.location, r.data) for r in whole[1::2]]
+
+
 def test_sharded_jsonl_reading_keeps_every_line_in_step(tmp_path, bfcl_samples):
     """The JSONL path of a Shard: real samples, with blank lines, a broken line and a non-sample between them."""
     samples = [s for group in bfcl_samples.values() for s in group][:700]

@@ -23,6 +23,7 @@ from typing import Any, Iterable, Iterator
 
 from .. import __version__
 from .fetch import verify
+from ..format import language
 from ..format.jsonl import commit, folder_lock, iter_lines, iter_samples, recover, write_json
 from ..format.parallel import interleave, resolve_workers, start_method
 from ..format.sample import SCHEMA_VERSION, Sample, make_sample_id
@@ -173,6 +174,8 @@ def _converted(source: Source, raw: Path, subsets: list[str] | None, options: di
         from .ray_engine import ray_converted
 
         return ray_converted(source, raw, subsets, options, infer, workers=workers, address=address)
+    if resolve_workers(workers) > 1 and start_method() == "fork":
+        language.preload()  # every record's language is detected: loaded once, here, for all forked workers
     return interleave(convert_shard, (source, raw, subsets, options, infer), workers)
 
 

@@ -62,6 +62,12 @@ class Py3langid:
         return self.classify([text])[0] if any(ch.isalpha() for ch in text) else UNDETERMINED
 
 
+def preload() -> None:
+    """Load the classifier now: worker processes forked afterwards share it (numpy and the model's mapped
+    arrays) instead of each importing and loading them (~50 ms per worker on the 8 BFCL categories)."""
+    _model()
+
+
 def detect_languages(texts: Iterable[str]) -> list[str]:
     """``detect_language`` of each text, classified together (much faster per text than one by one)."""
     texts = [text[:MAX_CHARS] for text in texts]

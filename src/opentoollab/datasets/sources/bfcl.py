@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import zipfile
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from ...tools.bfcl_runtime import (PINNED_SHA256, PINNED_VERSION, PINNED_WHEEL, CallLimitExceeded, CallSyntaxError,
                                    Runtime, RuntimeUnavailable, UnverifiedRuntime, parse_call, scalars)
@@ -24,7 +24,7 @@ from ..fetch import copy_local, hub_snapshot, pypi_download, write_provenance
 from ...format.sample import CallNumbering, Sample, loads_line
 from ...format import fastjson
 from ...format.schema_types import normalize_schema
-from .base import Context, FetchError, RawRecord, Reject, Source
+from .base import SKIPPED, Context, FetchError, RawRecord, Reject, Shard, Source
 
 PACKAGE = "bfcl-eval"
 VERSION = PINNED_VERSION  # the pin lives with the runtime that enforces it (tools.bfcl_runtime)
@@ -99,15 +99,19 @@ class RawFiles:
         return (self.folder / rel).read_bytes()
 
 
-def _json_lines(data: bytes, rel: str) -> Iterator[tuple[int, Any, str | None]]:
+def _json_lines(data: bytes, rel: str, skip: Callable[[], bool] | None = None) -> Iterator[tuple[int, Any, str | None]]:
     """BFCL files hold one JSON object per line: yield (line number, value, error); never raises on content
-    (bytes that are not UTF-8, NaN, huge integers, deep nesting make that line an error)."""
+    (bytes that are not UTF-8, NaN, huge integers, deep nesting make that line an error). A line ``skip()``
+    says another worker converts is not parsed: its value is ``SKIPPED``."""
     if isinstance(data, str):
         data = data.encode("utf-8", "surrogateescape")
     for number, line in enumerate(data.split(b"\n"), 1):
         if number == 1 and line.startswith(b"\xef\xbb\xbf"):
             line = line[3:]
         if not line.strip():
+            continue
+        if skip is not None and skip():
+            yield number, SKIPPED, None
             continue
         try:
             value = loads_line(line)
@@ -202,7 +206,7 @@ class BFCL(Source):
         return wheel.name.split("-")[1] if wheel else None
 
     # ------------------------------------------------------------------ reading
-    def records(self, raw: Path, subsets: list[str] | None = None) -> Iterator[RawRecord]:
+    def records(self, raw: Path, subsets: list[str] | None = None, shard: Shard | None = None) -> Iterator[RawRecord]:
         files = RawFiles(raw)
         self._prepare_runtime(raw, files)
         wanted = [s for s in self.subsets if not subsets or s in subsets]
@@ -229,7 +233,10 @@ class BFCL(Source):
                         answers[value["id"]] = value.get("ground_truth")
             if category.startswith("multi_turn") and not self._func_docs:
                 self._load_func_docs(files)
-            for number, value, error in _json_lines(files.read(rel), rel):
+            for number, value, error in _json_lines(files.read(rel), rel, shard.foreign if shard else None):
+                if value is SKIPPED:
+                    yield RawRecord(category, rel, number, SKIPPED)
+                    continue
                 if error:
                     yield RawRecord(category, rel, number, Reject(error, raw=value))
                     continue
