@@ -126,6 +126,8 @@ STAGES = ("process", "tag", "mix", "prepare")
 @contextlib.contextmanager
 def scratch(prefix: str, keep: Path | None):
     """A fresh folder for one run (under ``keep``, and kept, when given; else removed afterwards)."""
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix=prefix, dir=keep))
     try:
         yield folder
