@@ -214,18 +214,19 @@ def prepare_workers(n: int, keep: Path | None) -> None:
         print_load("before")
         for label, extra in (("text", []), ("messages", ["--format", "messages", "--no-hf-safe"]),
                              ("sharegpt", ["--format", "sharegpt"]), ("text --tokenizer", ["--tokenizer", str(tok)])):
-            wall, rendering, files = {}, {}, {}
+            wall, cpu, rendering, files = {}, {}, {}, {}
             for workers in (1, 2):
                 out = folder / f"out{workers}"
                 shutil.rmtree(out, ignore_errors=True)
                 row = stage("prepare", ["trainer", "prepare", "--datasets", str(corpus), "--model", "Qwen2.5", "--out",
                                         str(out), "-q", "--data-dir", str(folder / "data"), "--workers", str(workers), *extra])
-                wall[workers] = row["seconds"]
+                wall[workers], cpu[workers] = row["seconds"], row["cpu"]
                 rendering[workers] = json.loads((out / "manifest.json").read_text())["seconds"]
                 files[workers] = _outputs(out)
             print(f"  {label:17s} command 1: {wall[1]:6.1f}s  2: {wall[2]:6.1f}s  {wall[1] / wall[2]:.2f}x   "
                   f"rendering stage 1: {rendering[1]:6.1f}s  2: {rendering[2]:6.1f}s  {rendering[1] / rendering[2]:.2f}x (target >= 1.7x)  "
-                  f"identical bytes: {files[1] == files[2]}", flush=True)
+                  f"identical bytes: {files[1] == files[2]}   cpu 1: {cpu[1]:.1f}s  2: {cpu[2]:.1f}s "
+                  f"(cores busy {cpu[1] / wall[1]:.2f} / {cpu[2] / wall[2]:.2f})", flush=True)
         print_load("after")
 
 

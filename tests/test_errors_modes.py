@@ -164,3 +164,41 @@ def test_output_files_follow_the_umask(tmp_path, bfcl_folder, umask022):
     os.umask(0o077)
     write_json(tmp_path / "private.json", {})
     assert _mode(tmp_path / "private.json") == 0o600
+
+
+def _killed_at_the_300th(item):
+    """prepare's per-item work, except that a worker dies, as if out of memory, at the 300th item it renders."""
+    import signal
+
+    from opentoollab.trainer import prepare
+
+    _RENDERED.append(1)
+    if len(_RENDERED) == 300 and os.getpid() != _RENDERED_BY["parent"]:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return prepare.render_chunk_item(item)
+
+
+_RENDERED: list = []
+_RENDERED_BY: dict = {}
+
+
+def test_a_worker_killed_during_prepare_is_one_error_line_not_a_hang(bfcl_store, tmp_path, monkeypatch):
+    from opentoollab.trainer import prepare
+
+    _RENDERED_BY["parent"] = os.getpid()
+    monkeypatch.setattr(prepare, "render_chunk_item", prepare.render_item, raising=False)
+    monkeypatch.setattr(prepare, "render_item", _killed_at_the_300th)
+    import signal
+
+    def hung(*_):
+        raise TimeoutError("prepare waited for a dead worker")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(120)  # a regression hangs: fail instead
+    try:
+        result = _run(["trainer", "prepare", "-q", "--allow-eval", "--datasets=BFCL/simple_python,BFCL/live_multiple",
+                       "--model=Qwen2.5", "--workers", "2", "--out", str(tmp_path / "out"), "--data-dir", str(bfcl_store.root)])
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    _one_error_line(result, "worker process", "exit code -9", "fewer --workers")

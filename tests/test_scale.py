@@ -115,6 +115,54 @@ def failing(index: int, count: int):
     raise KeyError(f"shard {index} broke")
 
 
+def blob(k: int) -> bytes:
+    return bytes(20_000) + str(k).encode()
+
+
+def _thread_cpu_seconds(name_part: str) -> float:
+    """CPU seconds of this process's threads whose name holds ``name_part`` (Linux: /proc)."""
+    import threading
+
+    total = 0.0
+    for thread in threading.enumerate():
+        if name_part in thread.name and thread.native_id is not None:
+            fields = Path(f"/proc/self/task/{thread.native_id}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads thread CPU from /proc")
+def test_the_pools_worker_handler_sleeps_while_results_arrive():
+    """multiprocessing's worker-handler thread also waited on the result pipe, readable until the result thread
+    has read each result: with large results it woke in a loop (~0.3 s of CPU per 100 MB); ours sleeps."""
+    with parallel.Workers(2) as pool:
+        received = sum(len(b) for b in pool.imap(blob, range(10_000), chunk=64, window=2))
+        spent = _thread_cpu_seconds("_handle_workers")
+    assert received > 200_000_000
+    assert spent < 0.05, f"the worker handler used {spent:.2f} s of CPU"
+
+
+def test_a_worker_that_dies_stops_imap_with_an_error_instead_of_waiting_forever(tmp_path):
+    """A worker killed mid-run (out of memory, SIGKILL): the pool would start another and wait forever for the
+    chunk the dead one held; imap raises WorkerFailed, and the CLI turns that into one error line."""
+    script = (
+        "import os, signal\n"
+        "from opentoollab.format import parallel\n"
+        "def work(k):\n"
+        "    if k == 300:\n"
+        "        os.kill(os.getpid(), signal.SIGKILL)\n"
+        "    return k\n"
+        "if __name__ == '__main__':\n"
+        "    try:\n"
+        "        with parallel.Workers(2) as pool:\n"
+        "            print(sum(pool.imap(work, range(1000), chunk=16)))\n"
+        "    except parallel.WorkerFailed as exc:\n"
+        "        print('failed:', exc)\n")
+    (tmp_path / "run.py").write_text(script, encoding="utf-8")
+    done = subprocess.run([sys.executable, str(tmp_path / "run.py")], capture_output=True, text=True, timeout=120)
+    assert done.stdout.startswith("failed: worker process ") and "exit code -9" in done.stdout, done.stdout + done.stderr
+
+
 def test_imap_keeps_order_and_bounds_what_is_in_flight():
     pulled = []
 

@@ -33,6 +33,7 @@ from collections import deque
 from typing import Any, Callable, Iterable, Iterator
 
 CHUNK = 64  # items per message between processes
+WORKER_CHECK_SECONDS = 1.0  # how often a pool's caller, waiting for a chunk, checks that no worker has died
 WINDOW = 4  # chunks in flight per worker
 
 
@@ -101,6 +102,26 @@ def _frozen(context) -> Iterator[None]:
         gc.unfreeze()
 
 
+def _quiet_pool(context, workers: int, initializer: Callable[..., None] | None, initargs: tuple):
+    """``context.Pool(workers, initializer, initargs)`` whose worker-handler thread sleeps while results flow.
+
+    CPython's handler (it restarts workers that exit) waits on the workers, a change notifier and the result
+    pipe; the pipe is readable from the moment a result arrives until the result thread has read it all, so
+    the handler woke in a loop meanwhile, polling every worker: ~0.3 s of the parent's CPU in a 2 s
+    ``trainer prepare`` on 2 cores, taken from the workers. Without ``maxtasksperchild`` (never set here) no
+    worker exits on its own, so the workers' sentinels and the notifier are all it needs to wait on."""
+    from multiprocessing.pool import Pool
+
+    if not hasattr(Pool, "_get_sentinels"):  # pragma: no cover - an interpreter whose Pool is built otherwise
+        return context.Pool(workers, initializer, initargs)
+
+    class QuietPool(Pool):
+        def _get_sentinels(self) -> list:
+            return [self._change_notifier._reader]
+
+    return QuietPool(workers, initializer, initargs, context=context)
+
+
 def _apply(fn: Callable[[Any], Any], chunk: list) -> list:
     return [fn(item) for item in chunk]
 
@@ -131,7 +152,8 @@ class Workers:
             modules = [*preload, *([initializer.__module__] if initializer else [])]
             context = _context(modules)
             with _frozen(context):
-                self._pool = context.Pool(self.workers, initializer, initargs)
+                self._pool = _quiet_pool(context, self.workers, initializer, initargs)
+            self._processes = list(getattr(self._pool, "_pool", ()))
             weakref.finalize(self, self._pool.terminate)  # stopped even when the caller never closes it
         elif initializer is not None:
             initializer(*initargs)
@@ -146,9 +168,22 @@ class Workers:
         for block in chunks(items, chunk):
             pending.append(self._pool.apply_async(_apply, (fn, block)))
             while len(pending) >= self.workers * window:
-                yield from pending.popleft().get()
+                yield from self._result(pending.popleft())
         while pending:
-            yield from pending.popleft().get()
+            yield from self._result(pending.popleft())
+
+    def _result(self, pending: Any) -> list:
+        """A chunk's results, or ``WorkerFailed`` once a worker process has died (killed, out of memory): the
+        pool would start another and wait forever for the chunk the dead one held."""
+        import multiprocessing
+
+        while True:
+            try:
+                return pending.get(timeout=WORKER_CHECK_SECONDS)
+            except multiprocessing.TimeoutError:
+                for process in self._processes:
+                    if process.exitcode is not None:
+                        raise WorkerFailed(f"worker process {process.pid} stopped (exit code {process.exitcode})") from None
 
     def close(self) -> None:
         if self._pool is not None:

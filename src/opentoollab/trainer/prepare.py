@@ -319,7 +319,8 @@ def prepare(samples: Iterable[Any], renderer: Renderer, out_dir: str | os.PathLi
     skipped: Counter = Counter()
     notes: Counter = Counter()
     tokens: Counter = Counter()
-    keys: list[bytes] = []
+    keys: list[bytes] = []  # per row written, with a validation split
+    written = [0]  # rows written
     shape = row_shape(renderer, renderer_info.get("name"), options)
     copies: Counter = Counter()  # sample id → times written (upsampled mixes draw a sample again)
     trimmed = Counter()
@@ -377,8 +378,12 @@ def prepare(samples: Iterable[Any], renderer: Renderer, out_dir: str | os.PathLi
                 tokens["learned"] += learned
                 tokens["longest"] = max(tokens["longest"], count)
                 kept.append((label, line))
-        keys.extend(_val_key(options.seed, label) for label, _ in kept)
-        rows.write(b"".join(line + b"\n" for _, line in kept))
+        written[0] += len(kept)
+        if options.val_size:  # which rows go to val.jsonl is decided by these keys at the end
+            keys.extend(_val_key(options.seed, label) for label, _ in kept)
+        if kept:
+            rows.write(b"\n".join([line for _, line in kept]))
+            rows.write(b"\n")
     try:
         with pool, open(spool, "wb") as rows, \
                 atomic_writer(out / "skipped.jsonl") as skip_log:
@@ -411,7 +416,7 @@ def prepare(samples: Iterable[Any], renderer: Renderer, out_dir: str | os.PathLi
             write_rows()
             while encoding:
                 finish_rows(*encoding.popleft())
-        n_out = len(keys)
+        n_out = written[0]
         n_val = min(n_out, round(options.val_size * n_out) if options.val_size < 1 else int(options.val_size))
         val_rows = set(sorted(range(n_out), key=keys.__getitem__)[:n_val]) if n_val else set()
         files = {"train": "train.jsonl", **({"val": "val.jsonl"} if n_val else {})}
