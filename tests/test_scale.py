@@ -86,7 +86,7 @@ def test_conversion_cuts_each_body_from_the_bytes_validation_encoded(bfcl_sample
     for body in bodies:
         problems, encoded = checked_sample([placeholder, *body])
         assert encoded is not None
-        assert _body_text(body, encoded, head) == _reference(body, allow_nan=False)
+        assert _body_text(body, encoded, head) == _reference(body, allow_nan=False).encode("utf-8")
 
 
 @pytest.mark.parametrize("value, problem", [

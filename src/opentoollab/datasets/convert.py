@@ -168,15 +168,16 @@ def _finish(source: Source, record: RawRecord, produced: Any, infer: bool, table
     return Converted(record.subset, "samples", bodies=texts, tools=tools, new_tools=new, links=links)
 
 
-def _body_text(body: list, encoded: bytes | None, head: bytes) -> str:
-    """``dumps_sample(body, finite=True)``, cut from the bytes validation encoded ``[placeholder, *body]`` to
-    (``head``: ``[`` and the placeholder's JSON) where they are the ``json`` module's: one encoding, not two."""
+def _body_text(body: list, encoded: bytes | None, head: bytes) -> bytes:
+    """``dumps_sample(body, finite=True)`` as UTF-8, cut from the bytes validation encoded ``[placeholder, *body]``
+    to (``head``: ``[`` and the placeholder's JSON) where they are the ``json`` module's: one encoding, not two
+    (and bytes all the way to the file: no decoding here and encoding again in the writing process)."""
     if encoded is not None and encoded.startswith(head):
         rest = encoded[len(head):]
         exact = fastjson.exact_bytes(b"[]" if rest == b"]" else b"[" + rest[1:], finite=True)
         if exact is not None:
-            return exact.decode("utf-8")
-    return dumps_sample(body, finite=True)
+            return exact
+    return dumps_sample(body, finite=True).encode("utf-8")
 
 
 def invalid_reason(name: str, subset: str, first: int, bodies: list) -> str:
@@ -188,14 +189,14 @@ def invalid_reason(name: str, subset: str, first: int, bodies: list) -> str:
     return "invalid sample"  # pragma: no cover - only when validation depends on more than the id
 
 
-def sample_line(identifier: str, body_text: str) -> str:
-    """The JSONL line of a sample from its id and its encoded body: ``dumps_sample([id message, *body])``."""
+def sample_line(identifier: str, body: bytes) -> bytes:
+    """The JSONL line of a sample from its id and its encoded body: ``dumps_sample([id message, *body])`` as UTF-8."""
     if identifier.isprintable() and '"' not in identifier and "\\" not in identifier:
         quoted = '"' + identifier + '"'  # what json.dumps writes for it (nothing to escape), ~10x cheaper
     else:
         quoted = json.dumps(identifier, ensure_ascii=False)
-    head = '[{"role":"id","content":' + quoted + "}"
-    return head + ("]" if body_text == "[]" else "," + body_text[1:]) + "\n"
+    head = ('[{"role":"id","content":' + quoted + "}").encode("utf-8")
+    return head + b"]\n" if body == b"[]" else b"".join((head, b",", memoryview(body)[1:], b"\n"))
 
 
 CHUNK = 256  # records whose user texts have their language detected together (one batch per chunk)

@@ -229,7 +229,9 @@ def _process(source: Source, store: Store, *, origin: str | os.PathLike | None =
                 ctx.counters.update(item)
                 continue
             bar.update(1)
-            counts = stats.setdefault(item.subset, Counter())
+            counts = stats.get(item.subset)
+            if counts is None:
+                counts = stats[item.subset] = Counter()
             counts["in"] += 1
             if item.links is not None:
                 ctx.count("links_inferred", item.links)
@@ -242,7 +244,7 @@ def _process(source: Source, store: Store, *, origin: str | os.PathLike | None =
                 continue
             handle = writers.get(item.subset)
             if handle is None:
-                handle = writers[item.subset] = open(work / f"{item.subset}.jsonl", "w", encoding="utf-8", newline="\n")
+                handle = writers[item.subset] = open(work / f"{item.subset}.jsonl", "wb")
             tools = subset_tools.setdefault(item.subset, {})
             first = counts["samples"]
             for offset, (body, digests) in enumerate(zip(item.bodies, item.tools)):
