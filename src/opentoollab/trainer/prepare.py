@@ -256,15 +256,19 @@ def render_item(item: Any) -> tuple:
 
 def render_chunk(items: list) -> list[tuple]:
     """``render_item`` of each item; in a worker that tokenizes (``init_worker``), the rows' texts are then
-    encoded as one batch and each row's text and spans give way to its ``token_parts``."""
+    encoded as one batch and each row's text and spans give way to its token counts, its ``input_ids`` and
+    ``labels`` fields already in its JSON (``token_parts``)."""
     results = [render_item(item) for item in items]
     encoder = _WORK["encoder"]
     if encoder is None:
         return results
     at = [index for index, result in enumerate(results) if result[0] == "row"]
     parts = token_parts(encoder, [results[i][5] for i in at], [results[i][6] for i in at], _WORK["options"])
-    for index, part in zip(at, parts):
-        results[index] = (*results[index][:5], None, None, part)
+    for index, (count, learned, fields) in zip(at, parts):
+        kind, label, row_id, line, notes = results[index][:5]
+        if fields:  # the row's last two fields, joined here rather than in the writing process
+            line = b"".join((line[:-1], fields, b"}"))
+        results[index] = (kind, label, row_id, line, notes, None, None, (count, learned, b""))
     return results
 
 
