@@ -142,7 +142,8 @@ def test_the_pools_worker_handler_sleeps_while_results_arrive():
     assert spent < 0.05, f"the worker handler used {spent:.2f} s of CPU"
 
 
-def test_a_worker_that_dies_stops_imap_with_an_error_instead_of_waiting_forever(tmp_path):
+@pytest.mark.parametrize("method", ["fork", "forkserver"])  # forkserver: what datasets generate starts
+def test_a_worker_that_dies_stops_imap_with_an_error_instead_of_waiting_forever(tmp_path, method):
     """A worker killed mid-run (out of memory, SIGKILL): the pool would start another and wait forever for the
     chunk the dead one held; imap raises WorkerFailed, and the CLI turns that into one error line."""
     script = (
@@ -154,7 +155,7 @@ def test_a_worker_that_dies_stops_imap_with_an_error_instead_of_waiting_forever(
         "    return k\n"
         "if __name__ == '__main__':\n"
         "    try:\n"
-        "        with parallel.Workers(2) as pool:\n"
+        f"        with parallel.Workers(2, method={method!r}) as pool:\n"
         "            print(sum(pool.imap(work, range(1000), chunk=16)))\n"
         "    except parallel.WorkerFailed as exc:\n"
         "        print('failed:', exc)\n")

@@ -78,10 +78,10 @@ def start_method() -> str:
     return "forkserver" if "forkserver" in available else "spawn"
 
 
-def _context(preload: Iterable[str] = ()):
+def _context(preload: Iterable[str] = (), method: str | None = None):
     import multiprocessing
 
-    method = start_method()
+    method = method or start_method()
     context = multiprocessing.get_context(method)
     if method == "forkserver":
         context.set_forkserver_preload([__name__, *preload])  # only takes effect before the server starts
@@ -142,15 +142,15 @@ class Workers:
     """A pool of worker processes kept for several ``imap`` calls (one start-up cost), or the calling
     process when ``workers <= 1``. ``initializer(*initargs)`` runs once in every worker (and here when
     inline): the place for large read-only state, sent once per worker instead of once per item.
-    Use it as a context manager."""
+    ``method`` forces a start method (else ``start_method()``). Use it as a context manager."""
 
     def __init__(self, workers: int | None = 1, initializer: Callable[..., None] | None = None,
-                 initargs: tuple = (), *, preload: Iterable[str] = ()) -> None:
+                 initargs: tuple = (), *, preload: Iterable[str] = (), method: str | None = None) -> None:
         self.workers = resolve_workers(workers)
         self._pool = None
         if self.workers > 1:
             modules = [*preload, *([initializer.__module__] if initializer else [])]
-            context = _context(modules)
+            context = _context(modules, method)
             with _frozen(context):
                 self._pool = _quiet_pool(context, self.workers, initializer, initargs)
             self._processes = list(getattr(self._pool, "_pool", ()))

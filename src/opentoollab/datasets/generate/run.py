@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from ...format.jsonl import folder_lock, write_json
+from ...format.parallel import Workers
 from ...format.sample import Sample, dumps_sample
 from ...format.validate import validate_sample
 from .engine import GENERATOR, GENERATOR_VERSION, generate, replay
@@ -47,15 +48,10 @@ def _chunks(recipe: Recipe, start: int, verify: bool) -> Iterator[tuple[Recipe, 
         yield recipe, low, min(low + CHUNK, recipe.n), verify
 
 
-def _pool(workers: int):
+def _start_method() -> str:
     """Workers forked from a clean server process: a parent that has used a threaded library (polars,
     tokenizers) can leave locks held in a plain fork child, which then hangs."""
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload([__name__])
-    else:
-        context = multiprocessing.get_context("spawn")
-    return context.Pool(workers)
+    return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
 
 
 def _resume(partial: Path, rejects_partial: Path, state: Path, recipe: Recipe) -> int:
@@ -140,9 +136,10 @@ def _run_generation(recipe: Recipe, out_dir: Path, *, workers: int | None, verif
     from tqdm import tqdm
 
     bar = tqdm(total=recipe.n, initial=done, desc=f"generate {recipe.name}", unit="sample", disable=not progress, mininterval=0.5)
-    pool = _pool(workers) if workers > 1 else None
+    # the shared pool: a worker that dies stops the run with an error instead of a wait for its chunk forever
+    pool = Workers(workers, preload=[__name__], method=_start_method())
     try:
-        results = pool.imap(_work, _chunks(recipe, done, verify)) if pool else map(_work, _chunks(recipe, done, verify))
+        results = pool.imap(_work, _chunks(recipe, done, verify), chunk=1)
         with open(partial, "a", encoding="utf-8", newline="\n") as out, open(rejects_partial, "a", encoding="utf-8", newline="\n") as bad:
             for chunk in results:
                 for k, text, reasons in chunk:
@@ -167,9 +164,7 @@ def _run_generation(recipe: Recipe, out_dir: Path, *, workers: int | None, verif
                 write_json(state_path, {"recipe_sha256": recipe.sha256(), "seed": recipe.seed, "done": chunk[-1][0] + 1})
     finally:
         bar.close()
-        if pool:
-            pool.terminate()
-            pool.join()
+        pool.close()
     os.replace(partial, final)
     os.replace(rejects_partial, rejects)
     state_path.unlink(missing_ok=True)
