@@ -14,7 +14,7 @@ import click
 from ..datasets.datadir import user_data_dir
 from ..datasets.store import ENV_DATA_DIR, Store
 from ..format.jsonl import LockBusy
-from ..format.parallel import WorkerFailed
+from ..format.parallel import WorkerDied
 
 
 def data_dir_option(function: Callable) -> Callable:
@@ -83,7 +83,7 @@ class disk_errors:
             fail(str(exc))
         if isinstance(exc, OSError) and not isinstance(exc, BrokenPipeError) and exc.filename is not None:
             fail(describe_os_error(exc, self.store))
-        if isinstance(exc, WorkerFailed) and " stopped (exit code " in str(exc):
+        if isinstance(exc, WorkerDied):
             fail(f"{exc}: killed, or out of memory; try fewer --workers")
         return False
 

@@ -75,7 +75,15 @@ def start_method() -> str:
             and not any(name in sys.modules for name in THREADED_LIBRARIES)
             and all(_benign_thread(thread) for thread in threading.enumerate())):
         return "fork"
-    return "forkserver" if "forkserver" in available else "spawn"
+    return fresh_start_method()
+
+
+def fresh_start_method() -> str:
+    """A start method whose workers begin from a clean interpreter, not a copy of this process: ``forkserver``,
+    ``spawn`` where there is none."""
+    import multiprocessing
+
+    return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
 
 
 def _context(preload: Iterable[str] = (), method: str | None = None):
@@ -183,7 +191,7 @@ class Workers:
             except multiprocessing.TimeoutError:
                 for process in self._processes:
                     if process.exitcode is not None:
-                        raise WorkerFailed(f"worker process {process.pid} stopped (exit code {process.exitcode})") from None
+                        raise WorkerDied(process) from None
 
     def close(self) -> None:
         if self._pool is not None:
@@ -207,6 +215,13 @@ def imap(fn: Callable[[Any], Any], items: Iterable[Any], workers: int | None = 1
 
 class WorkerFailed(RuntimeError):
     """A worker process died or raised something that could not be sent back as it was."""
+
+
+class WorkerDied(WorkerFailed):
+    """A worker process stopped without a result (killed, out of memory): what the CLI reports in one line."""
+
+    def __init__(self, process: Any) -> None:
+        super().__init__(f"worker process {process.pid} stopped (exit code {process.exitcode})")
 
 
 def _drive(job: Callable[..., Iterator[Any]], index: int, count: int, args: tuple, out, chunk: int) -> None:
@@ -276,4 +291,4 @@ def _get(source, process) -> tuple[str, Any]:
                 try:
                     return source.get(timeout=1.0)
                 except queue.Empty:
-                    raise WorkerFailed(f"worker process {process.pid} stopped (exit code {process.exitcode})") from None
+                    raise WorkerDied(process) from None

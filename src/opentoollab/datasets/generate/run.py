@@ -10,14 +10,13 @@ May import: ``opentoollab.tools``, ``opentoollab.format``, this package.
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from ...format.jsonl import folder_lock, write_json
-from ...format.parallel import Workers
+from ...format.parallel import Workers, fresh_start_method
 from ...format.sample import Sample, dumps_sample
 from ...format.validate import validate_sample
 from .engine import GENERATOR, GENERATOR_VERSION, generate, replay
@@ -46,12 +45,6 @@ def _work(job: tuple[Recipe, int, int, bool]) -> list[tuple[int, str | None, lis
 def _chunks(recipe: Recipe, start: int, verify: bool) -> Iterator[tuple[Recipe, int, int, bool]]:
     for low in range(start, recipe.n, CHUNK):
         yield recipe, low, min(low + CHUNK, recipe.n), verify
-
-
-def _start_method() -> str:
-    """Workers forked from a clean server process: a parent that has used a threaded library (polars,
-    tokenizers) can leave locks held in a plain fork child, which then hangs."""
-    return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
 
 
 def _resume(partial: Path, rejects_partial: Path, state: Path, recipe: Recipe) -> int:
@@ -136,8 +129,9 @@ def _run_generation(recipe: Recipe, out_dir: Path, *, workers: int | None, verif
     from tqdm import tqdm
 
     bar = tqdm(total=recipe.n, initial=done, desc=f"generate {recipe.name}", unit="sample", disable=not progress, mininterval=0.5)
-    # the shared pool: a worker that dies stops the run with an error instead of a wait for its chunk forever
-    pool = Workers(workers, preload=[__name__], method=_start_method())
+    # the shared pool (a worker that dies stops the run with an error), started from a clean interpreter: a
+    # parent that has used a threaded library (polars, tokenizers) can leave locks held in a plain fork child
+    pool = Workers(workers, preload=[__name__], method=fresh_start_method())
     try:
         results = pool.imap(_work, _chunks(recipe, done, verify), chunk=1)
         with open(partial, "a", encoding="utf-8", newline="\n") as out, open(rejects_partial, "a", encoding="utf-8", newline="\n") as bad:
