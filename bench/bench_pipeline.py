@@ -1,7 +1,7 @@
 """The whole pipeline on a synthetic corpus: process → tag → mix (exact + near dedup + decontamination) → prepare.
 
     python bench/bench_pipeline.py [--samples 100000 1000000] [--workers N] [--keep DIR]
-    python bench/bench_pipeline.py --prepare-workers [--samples 50000]   # prepare --workers 1 against 2
+    python bench/bench_pipeline.py --prepare-workers [--samples 50000] [--runs 3]  # prepare --workers 1 against 2
     python bench/bench_pipeline.py --compare-workers [--samples 100000]  # process, tag, mix: --workers 1 against 2
 
 Builds N samples in a real corpus layout (a generated run: DIR/raw/<run>.jsonl, read through the
@@ -156,10 +156,13 @@ def stage_commands(folder: Path, raw: Path, eval_file: Path, tok: Path | None = 
     return commands
 
 
-def stage(name: str, command: list[str]) -> dict:
-    """Run one command (its own process): wall and CPU seconds, peak memory of that process."""
+def stage(name: str, command: list[str], one_core: bool = False) -> dict:
+    """Run one command (its own process; with ``one_core``, it and its workers on the first allowed core only):
+    wall and CPU seconds, peak memory of that process."""
+    pin = (lambda: os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})) if one_core else None
     started = time.perf_counter()
-    child = subprocess.Popen([sys.executable, *command], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    child = subprocess.Popen([sys.executable, *command], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             preexec_fn=pin)
     _pid, status, usage = os.wait4(child.pid, 0)
     seconds = time.perf_counter() - started
     error = child.stderr.read().decode("utf-8", "replace")
@@ -196,9 +199,12 @@ def _outputs(folder: Path) -> dict[str, bytes]:
     return {**files, "manifest.json": json.dumps(manifest).encode()}
 
 
-def prepare_workers(n: int, keep: Path | None) -> None:
-    """``trainer prepare`` of N unified samples with --workers 1 and 2 (the whole command, in its own process):
-    wall seconds, the rendering stage's seconds (manifest), the speed-up and whether the files are the same bytes."""
+def prepare_workers(n: int, keep: Path | None, runs: int = 3) -> None:
+    """``trainer prepare`` of N unified samples with --workers 1 and 2 (the whole command, in its own process),
+    ``runs`` times interleaved: per format the median wall seconds, the rendering stage's (manifest), the
+    speed-ups (median, and the range over runs) and whether the files are the same bytes. A third column runs
+    --workers 1 pinned to one core (``sched_setaffinity``): with a tokenizer, --workers 1 already keeps 1.3–1.4
+    cores busy (it renders while a thread tokenizes on every core), so "2 cores against 1" is only that column."""
     with scratch(f"otl-prepare-{n}-", keep) as folder:
         rng = random.Random(18)
         tools = _tools(rng)
@@ -210,24 +216,49 @@ def prepare_workers(n: int, keep: Path | None) -> None:
                 if k < 3000:
                     first.write(json.dumps(item) + "\n")
         tok = tokenizer(folder, plain)
-        print(f"trainer prepare, {n:,} samples ({corpus.stat().st_size / 1e6:,.0f} MB), {os.cpu_count()} cores", flush=True)
+        one_core = hasattr(os, "sched_setaffinity") and len(os.sched_getaffinity(0)) > 1
+        print(f"trainer prepare, {n:,} samples ({corpus.stat().st_size / 1e6:,.0f} MB), {os.cpu_count()} cores, "
+              f"{runs} runs interleaved (medians; the speed-ups' range in brackets)", flush=True)
         print_load("before")
+        setups = [("1", 1, False), ("2", 2, False)] + ([("1 core", 1, True)] if one_core else [])
         for label, extra in (("text", []), ("messages", ["--format", "messages", "--no-hf-safe"]),
                              ("sharegpt", ["--format", "sharegpt"]), ("text --tokenizer", ["--tokenizer", str(tok)])):
-            wall, cpu, rendering, files = {}, {}, {}, {}
-            for workers in (1, 2):
-                out = folder / f"out{workers}"
-                shutil.rmtree(out, ignore_errors=True)
-                row = stage("prepare", ["trainer", "prepare", "--datasets", str(corpus), "--model", "Qwen2.5", "--out",
-                                        str(out), "-q", "--data-dir", str(folder / "data"), "--workers", str(workers), *extra])
-                wall[workers], cpu[workers] = row["seconds"], row["cpu"]
-                rendering[workers] = json.loads((out / "manifest.json").read_text())["seconds"]
-                files[workers] = _outputs(out)
-            print(f"  {label:17s} command 1: {wall[1]:6.1f}s  2: {wall[2]:6.1f}s  {wall[1] / wall[2]:.2f}x   "
-                  f"rendering stage 1: {rendering[1]:6.1f}s  2: {rendering[2]:6.1f}s  {rendering[1] / rendering[2]:.2f}x (target >= 1.7x)  "
-                  f"identical bytes: {files[1] == files[2]}   cpu 1: {cpu[1]:.1f}s  2: {cpu[2]:.1f}s "
-                  f"(cores busy {cpu[1] / wall[1]:.2f} / {cpu[2] / wall[2]:.2f})", flush=True)
+            wall: dict[str, list[float]] = {key: [] for key, *_ in setups}
+            cpu: dict[str, list[float]] = {key: [] for key, *_ in setups}
+            rendering: dict[str, list[float]] = {key: [] for key, *_ in setups}
+            files: dict[str, dict] = {}
+            for _ in range(runs):
+                for key, workers, pinned in setups:
+                    out = folder / f"out{workers}"
+                    shutil.rmtree(out, ignore_errors=True)
+                    row = stage("prepare", ["trainer", "prepare", "--datasets", str(corpus), "--model", "Qwen2.5", "--out",
+                                            str(out), "-q", "--data-dir", str(folder / "data"), "--workers", str(workers),
+                                            *extra], one_core=pinned)
+                    wall[key].append(row["seconds"])
+                    cpu[key].append(row["cpu"])
+                    rendering[key].append(json.loads((out / "manifest.json").read_text())["seconds"])
+                    files.setdefault(key, _outputs(out))
+                    if files[key] != _outputs(out):
+                        raise SystemExit(f"prepare {label} --workers {workers} wrote other bytes in another run")
+            line = (f"  {label:17s} command 1: {_median(wall['1']):5.1f}s  2: {_median(wall['2']):5.1f}s  "
+                    f"{_speedup(wall['1'], wall['2'])}  rendering stage {_speedup(rendering['1'], rendering['2'])}")
+            if one_core:
+                line += (f"   1 core: {_median(wall['1 core']):5.1f}s  2 against 1 core {_speedup(wall['1 core'], wall['2'])}"
+                         f"  rendering stage {_speedup(rendering['1 core'], rendering['2'])}")
+            same = all(files[key] == files["1"] for key in files)
+            print(f"{line}  (target >= 1.7x)  identical bytes: {same}  cores busy "
+                  f"{_median(cpu['1']) / _median(wall['1']):.2f} / {_median(cpu['2']) / _median(wall['2']):.2f}", flush=True)
         print_load("after")
+
+
+def _median(values: list[float]) -> float:
+    return sorted(values)[len(values) // 2]
+
+
+def _speedup(base: list[float], fast: list[float]) -> str:
+    """The median speed-up of interleaved runs, and its range over the runs."""
+    ratios = sorted(a / b for a, b in zip(base, fast))
+    return f"{_median(ratios):.2f}x [{ratios[0]:.2f}-{ratios[-1]:.2f}]"
 
 
 def _digests(paths: list[Path]) -> dict[str, str]:
@@ -269,6 +300,7 @@ def main() -> None:
                                                                              "with --prepare-workers 50000]")
     parser.add_argument("--workers", type=int, default=None, help="--workers for every stage [default: the commands' own]")
     parser.add_argument("--keep", type=Path, default=None, help="build under this folder and keep it")
+    parser.add_argument("--runs", type=int, default=3, help="with --prepare-workers: interleaved runs [default: 3]")
     parser.add_argument("--prepare-workers", action="store_true",
                         help="only trainer prepare, --workers 1 against 2 (speed-up, identical bytes)")
     parser.add_argument("--stages", nargs="+", choices=STAGES, default=list(STAGES),
@@ -282,7 +314,7 @@ def main() -> None:
         return
     if args.prepare_workers:
         for n in args.samples or [50_000]:
-            prepare_workers(n, args.keep)
+            prepare_workers(n, args.keep, max(1, args.runs))
         return
     args.samples = args.samples or [100_000, 1_000_000]
     results = {n: pipeline(n, args.workers, args.keep, tuple(args.stages)) for n in args.samples}

@@ -185,7 +185,12 @@ _RENDERED_BY: dict = {}
 def test_a_worker_killed_during_prepare_is_one_error_line_not_a_hang(bfcl_store, tmp_path, monkeypatch):
     from opentoollab.trainer import prepare
 
+    from opentoollab.format.parallel import START_METHOD_ENV
+
     _RENDERED_BY["parent"] = os.getpid()
+    # forked workers see the patch below; once a threaded library is loaded (an earlier test in this process
+    # tokenized), the pool would start them from a forkserver, which does not
+    monkeypatch.setenv(START_METHOD_ENV, "fork")
     monkeypatch.setattr(prepare, "render_chunk_item", prepare.render_item, raising=False)
     monkeypatch.setattr(prepare, "render_item", _killed_at_the_300th)
     import signal

@@ -175,3 +175,42 @@ def test_every_kind_of_item_and_renderer(bfcl_samples, tmp_path, recorded):
     assert [s for s in skipped if s["reason"] == "error"] == [skipped[1]] and skipped[1]["id"] == broken[0]["content"]
     assert skipped[1]["detail"].startswith("TypeError: ")  # the exception's text, sent back from the worker
     assert json.loads(written["one"]["manifest.json"])["counts"]["copies"] == 1
+
+
+def _row_by_row(items: list) -> list:
+    """``render_block`` without its ``RowsBlock`` form: each chunk's results one by one."""
+    return [prep.render_item(item) for item in items]
+
+
+@pytest.mark.parametrize("args", [["--val-size", "0.1"], ["--format", "messages", "--model", "Qwen3", "--val-size", "25"],
+                                  ["--format", "sharegpt", "--model", "Llama-3.1"]], ids=["text", "messages", "sharegpt"])
+def test_chunks_taken_whole_write_what_row_by_row_writes(args, corpus, recorded, tmp_path, monkeypatch):
+    from opentoollab.format.parallel import START_METHOD_ENV
+
+    monkeypatch.setenv(START_METHOD_ENV, "fork")  # the workers see the patch below
+    written = []
+    for name in ("blocks", "row_by_row"):
+        if name == "row_by_row":
+            monkeypatch.setattr(prep, "render_block", _row_by_row)
+        out = tmp_path / name
+        result = CliRunner().invoke(trainer, ["prepare", "-q", "--data-dir", str(tmp_path / "data"), "--out", str(out),
+                                              "--workers", "2", "--datasets", str(corpus), *args], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        written.append(outputs(out))
+    assert recorded == [2, 2] and written[0] == written[1]
+    assert json.loads(written[0]["manifest.json"])["counts"]["copies"] >= 2  # chunks with a repeated sample: row by row
+
+
+def test_a_chunk_of_rows_comes_back_whole_and_anything_else_row_by_row(bfcl_samples):
+    samples = bfcl_samples["simple_python"][:5]
+    renderer = get_renderer("Qwen2.5")
+    prep.init_worker(prep.renderer_spec(renderer), prep.Options(), prep.row_shape(renderer, "Qwen2.5", prep.Options()), False)
+    block = prep.render_block(samples)
+    assert isinstance(block, prep.RowsBlock) and block.labels == [s[0]["content"] for s in samples]
+    single = [prep.render_item(s)[3] for s in samples]
+    assert block.lines == b"".join(line + b"\n" for line in single)
+    mixed = prep.render_block([*samples, prep.BadRecord("x.jsonl:1", "invalid JSON")])
+    assert isinstance(mixed, list) and mixed[-1][0] == "skip" and [r[3] for r in mixed[:5]] == single
+    prep.init_worker(prep.renderer_spec(renderer), prep.Options(), prep.row_shape(renderer, "Qwen2.5", prep.Options()), True)
+    assert isinstance(prep.render_block(samples), list)  # texts wanted back (tokenized here): row by row
+    prep._WORK.pop("lines").close()

@@ -272,6 +272,41 @@ def render_chunk(items: list) -> list[tuple]:
     return results
 
 
+class RowsBlock(NamedTuple):
+    """A chunk of rendered rows as the writing process takes them when nothing in it needs a look of its own
+    (every item a row of a sample with an id): their JSON lines joined, the notes counted, so that process
+    writes a chunk with one call instead of handling each row (on two cores it shares one with the workers)."""
+
+    labels: list[str]
+    row_ids: list[Any]
+    lines: bytes  # each row's JSON and a newline
+    notes: Counter
+    trimmed: Counter  # samples and messages of --keep-trailing's drops
+
+
+def render_block(items: list) -> RowsBlock | list[tuple]:
+    """``render_item`` of each item, as a ``RowsBlock`` when every item is a row of a sample with an id and its
+    text is not wanted back (to be tokenized), else the list of results."""
+    results = [render_item(item) for item in items]
+    if _WORK["with_text"] or any(result[0] != "row" or result[1] is None for result in results):
+        return results
+    notes: Counter = Counter()
+    trimmed: Counter = Counter()
+    for result in results:
+        _count_notes(result[4], notes, trimmed)
+    return RowsBlock([result[1] for result in results], [result[2] for result in results],
+                     b"".join([line for result in results for line in (result[3], b"\n")]), notes, trimmed)
+
+
+def _count_notes(row_notes: Iterable[str], notes: Counter, trimmed: Counter) -> None:
+    for note in row_notes:
+        if note.startswith("trailing_dropped:"):
+            trimmed["samples"] += 1
+            trimmed["messages"] += int(note.partition(":")[2])
+        else:
+            notes[note] += 1
+
+
 def token_parts(encoder: RowEncoder, texts: list[str], spans: list, options: Options) -> list[tuple[int, int, bytes]]:
     """(tokens, learned tokens, what the row's JSON gets before its closing brace) of each rendered text: the
     ``input_ids`` and ``labels`` fields for text rows within ``--max-tokens``, else nothing."""
@@ -391,32 +426,43 @@ def prepare(samples: Iterable[Any], renderer: Renderer, out_dir: str | os.PathLi
     try:
         with pool, open(spool, "wb") as rows, \
                 atomic_writer(out / "skipped.jsonl") as skip_log:
-            results = (itertools.chain.from_iterable(pool.imap(render_chunk, chunks(items, TOKENIZED_CHUNK), chunk=1,
-                                                               window=RENDER_WINDOW))
-                       if in_workers else pool.imap(render_item, items, chunk=RENDER_CHUNK, window=RENDER_WINDOW))
-            for result in tqdm(results, total=total, unit=" samples",
-                               desc=f"rendering ({renderer_info.get('name')})", disable=None if progress else True,
-                               mininterval=0.5, leave=False):
-                label = f"#{count_in}" if result[1] is None else result[1]
-                count_in += 1
-                if result[0] == "skip":
-                    skipped[result[2]] += 1
-                    skip_log.write(json.dumps({"id": label, "reason": result[2], "detail": result[3]},
-                                              ensure_ascii=False) + "\n")
-                    continue
-                row_id, line, row_notes, text, spans = result[2:7]
-                for note in row_notes:
-                    if note.startswith("trailing_dropped:"):
-                        trimmed["samples"] += 1
-                        trimmed["messages"] += int(note.partition(":")[2])
-                    else:
-                        notes[note] += 1
-                copies[label] += 1
-                if copies[label] > 1:  # drawn again (upsampling): ID#2, ID#3 … point back to ID
-                    line, row_id = _renamed(line, row_id, f"{label}#{copies[label]}"), f"{label}#{copies[label]}"
-                pending.append((label, row_id, line, text, spans, result[7] if in_workers else None))
-                if len(pending) >= TOKEN_BATCH:
-                    write_rows()
+            work, size = (render_chunk, TOKENIZED_CHUNK) if in_workers else (render_block, RENDER_CHUNK)
+            bar = tqdm(total=total, unit=" samples", desc=f"rendering ({renderer_info.get('name')})",
+                       disable=None if progress else True, mininterval=0.5, leave=False)
+            for block in pool.imap(work, chunks(items, size), chunk=1, window=RENDER_WINDOW):
+                bar.update(len(block.labels) if isinstance(block, RowsBlock) else len(block))
+                if isinstance(block, RowsBlock):
+                    labels = block.labels
+                    notes.update(block.notes)
+                    trimmed.update(block.trimmed)
+                    if copies.keys().isdisjoint(labels) and len(set(labels)) == len(labels):  # no sample drawn again
+                        write_rows()  # rows before these, in order
+                        copies.update(labels)
+                        count_in += len(labels)
+                        written[0] += len(labels)
+                        if options.val_size:
+                            keys.extend(_val_key(options.seed, label) for label in labels)
+                        rows.write(block.lines)
+                        continue
+                    block = [("row", label, row_id, line, (), None, None)
+                             for label, row_id, line in zip(labels, block.row_ids, block.lines.split(b"\n"))]
+                for result in block:
+                    label = f"#{count_in}" if result[1] is None else result[1]
+                    count_in += 1
+                    if result[0] == "skip":
+                        skipped[result[2]] += 1
+                        skip_log.write(json.dumps({"id": label, "reason": result[2], "detail": result[3]},
+                                                  ensure_ascii=False) + "\n")
+                        continue
+                    row_id, line, row_notes, text, spans = result[2:7]
+                    _count_notes(row_notes, notes, trimmed)
+                    copies[label] += 1
+                    if copies[label] > 1:  # drawn again (upsampling): ID#2, ID#3 … point back to ID
+                        line, row_id = _renamed(line, row_id, f"{label}#{copies[label]}"), f"{label}#{copies[label]}"
+                    pending.append((label, row_id, line, text, spans, result[7] if in_workers else None))
+                    if len(pending) >= TOKEN_BATCH:
+                        write_rows()
+            bar.close()
             write_rows()
             while encoding:
                 finish_rows(*encoding.popleft())
