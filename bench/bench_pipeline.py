@@ -2,7 +2,7 @@
 
     python bench/bench_pipeline.py [--samples 100000 1000000] [--workers N] [--keep DIR]
     python bench/bench_pipeline.py --prepare-workers [--samples 50000] [--runs 3]  # prepare --workers 1 against 2
-    python bench/bench_pipeline.py --compare-workers [--samples 100000]  # process, tag, mix: --workers 1 against 2
+    python bench/bench_pipeline.py --compare-workers [--samples 100000] [--runs 1]  # process, tag, mix: --workers 1 against 2
 
 Builds N samples in a real corpus layout (a generated run: DIR/raw/<run>.jsonl, read through the
 `generated` adapter), a synthetic evaluation set that some training samples copy (so decontamination
@@ -270,27 +270,30 @@ def _digests(paths: list[Path]) -> dict[str, str]:
             if file.is_file() and not file.name.endswith("manifest.json")}
 
 
-def compare_workers(n: int, keep: Path | None) -> None:
-    """process → tag → mix of N samples with --workers 1, then again with --workers 2 in the same folders:
-    per stage the wall seconds, the speed-up and whether every output file is the same bytes."""
+def compare_workers(n: int, keep: Path | None, runs: int = 1) -> None:
+    """process → tag → mix of N samples with --workers 1, then again with --workers 2 in the same folders,
+    ``runs`` times: per stage the wall seconds (medians), the speed-up (median and range) and whether every
+    output file is the same bytes in every run."""
     with scratch(f"otl-workers-{n}-", keep) as folder:
         raw, eval_file = build(folder, n)
         data = folder / "data"
-        print(f"--workers 1 against 2, {n:,} samples, {os.cpu_count()} cores", flush=True)
+        print(f"--workers 1 against 2, {n:,} samples, {os.cpu_count()} cores, {runs} run(s)", flush=True)
         print_load("before")
         commands = stage_commands(folder, raw, eval_file)
         outputs = {"process": [data / "processed", data / "tools"], "tag": [data / "tags"],
                    "mix": [folder / "mix.jsonl", folder / "mix.removed.jsonl"]}
-        seconds: dict[str, dict[int, float]] = {name: {} for name in commands}
-        digests: dict[str, dict[int, dict]] = {name: {} for name in commands}
-        for workers in (1, 2):
-            for name, command in commands.items():
-                seconds[name][workers] = stage(name, [*command, "--workers", str(workers)])["seconds"]
-                digests[name][workers] = _digests(outputs[name])
+        seconds: dict[str, dict[int, list[float]]] = {name: {1: [], 2: []} for name in commands}
+        digests: dict[str, list[dict]] = {name: [] for name in commands}
+        for _ in range(runs):
+            for workers in (1, 2):
+                for name, command in commands.items():
+                    seconds[name][workers].append(stage(name, [*command, "--workers", str(workers)])["seconds"])
+                    digests[name].append(_digests(outputs[name]))
         for name in commands:
             one, two = seconds[name][1], seconds[name][2]
-            print(f"  {name:8s} 1: {one:7.1f}s  2: {two:7.1f}s  speed-up {one / two:.2f}x (target >= 1.7x)  "
-                  f"identical bytes: {digests[name][1] == digests[name][2]} ({len(digests[name][1])} files)", flush=True)
+            same = all(found == digests[name][0] for found in digests[name])
+            print(f"  {name:8s} 1: {_median(one):7.1f}s  2: {_median(two):7.1f}s  speed-up {_speedup(one, two)} "
+                  f"(target >= 1.7x)  identical bytes: {same} ({len(digests[name][0])} files)", flush=True)
         print_load("after")
 
 
@@ -300,7 +303,7 @@ def main() -> None:
                                                                              "with --prepare-workers 50000]")
     parser.add_argument("--workers", type=int, default=None, help="--workers for every stage [default: the commands' own]")
     parser.add_argument("--keep", type=Path, default=None, help="build under this folder and keep it")
-    parser.add_argument("--runs", type=int, default=3, help="with --prepare-workers: interleaved runs [default: 3]")
+    parser.add_argument("--runs", type=int, default=None, help="with --prepare-workers (default 3) or --compare-workers (default 1): interleaved runs")
     parser.add_argument("--prepare-workers", action="store_true",
                         help="only trainer prepare, --workers 1 against 2 (speed-up, identical bytes)")
     parser.add_argument("--stages", nargs="+", choices=STAGES, default=list(STAGES),
@@ -310,11 +313,11 @@ def main() -> None:
     args = parser.parse_args()
     if args.compare_workers:
         for n in args.samples or [100_000]:
-            compare_workers(n, args.keep)
+            compare_workers(n, args.keep, max(1, args.runs or 1))
         return
     if args.prepare_workers:
         for n in args.samples or [50_000]:
-            prepare_workers(n, args.keep, max(1, args.runs))
+            prepare_workers(n, args.keep, max(1, args.runs or 3))
         return
     args.samples = args.samples or [100_000, 1_000_000]
     results = {n: pipeline(n, args.workers, args.keep, tuple(args.stages)) for n in args.samples}
