@@ -76,3 +76,18 @@ def test_tools_run_state_file_must_be_json(tmp_path):
     state.write_text("{not json", "utf-8")
     done = run("tools", "run", "math.calculate_mean", "--args", '{"numbers": [1]}', "--state", str(state))
     assert done.returncode == 2 and "is not JSON" in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+def test_the_entry_keeps_exit_codes_atexit_handlers_and_output_when_it_exits_quickly(tmp_path):
+    """``run_group`` freezes what is alive before the interpreter exits (its shutdown collections skip it):
+    exit codes, atexit handlers, buffered output and files written at exit are as without it."""
+    marker = tmp_path / "atexit.txt"
+    script = ("import atexit, gc, sys; from opentoollab.cli import run_group\n"
+              f"handle = open({str(marker)!r}, 'w'); handle.write('x' * 100000)  # left open: closed at exit\n"
+              "atexit.register(lambda: print('frozen', gc.get_freeze_count() > 0, file=sys.stderr))\n"
+              "sys.argv = ['datasets'] + sys.argv[1:]; run_group('datasets')\n")
+    done = run("-c", script, "validate", str(tmp_path / "missing.jsonl"))
+    assert done.returncode == 2 and "frozen True" in done.stderr  # a usage error's code, the handler ran
+    assert marker.read_text() == "x" * 100000
+    done = run("-c", script, "list", "--data-dir", str(tmp_path))
+    assert done.returncode == 0 and "frozen True" in done.stderr and "BFCL" in done.stdout

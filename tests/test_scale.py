@@ -73,6 +73,18 @@ def test_sample_writers_are_byte_identical_to_json_on_real_data(bfcl_samples, sl
                     assert canonical_json(tool) == _reference(tool, sort_keys=True)
 
 
+@pytest.mark.parametrize("text", ["get_weather", "", "naïve 天气 😀", 'say "hi"', "back\\slash", "tab\there", "line\nend",
+                                  "\x00\x1f\x7f", "\u2028\u2029", "\ud800 lone", "\u00a0nbsp", "\u200bzero width"])
+def test_quoted_strings_are_what_json_writes(text, bfcl_samples):
+    assert fastjson.quoted(text) == json.dumps(text, ensure_ascii=False)
+    for sample in bfcl_samples["live_multiple"][:200]:  # real tool names and ids
+        for message in sample:
+            names = [message["content"]] if message["role"] == "id" else \
+                [t["name"] for t in message["content"]] if message["role"] == "candidate_tools" else []
+            for name in names:
+                assert fastjson.quoted(name) == json.dumps(name, ensure_ascii=False)
+
+
 def test_conversion_cuts_each_body_from_the_bytes_validation_encoded(bfcl_samples, slice_samples):
     """convert._body_text reuses the encoding of [placeholder, *body] made while validating: the text must be
     dumps_sample(body) exactly, including bodies whose floats orjson writes otherwise (then json writes them)."""

@@ -1,5 +1,8 @@
 """``python -m opentoollab GROUP ...`` (same as the ``opentoollab`` console script)."""
 
-from .cli import main
+from .cli import exit_quickly, main
 
-main(prog_name="opentoollab")
+try:
+    main(prog_name="opentoollab")
+finally:
+    exit_quickly()

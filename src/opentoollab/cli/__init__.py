@@ -7,6 +7,7 @@ May import: every room (``benchmark``, ``trainer``, ``tag``, ``datasets``, ``too
 
 from __future__ import annotations
 
+import gc
 import importlib
 import sys
 
@@ -47,4 +48,15 @@ def run_group(name: str) -> None:
     """Entry for ``python NAME ...`` from the repository root (the top-level folders' __main__.py)."""
     module, attribute, _help = GROUPS[name]
     group = getattr(importlib.import_module(module), attribute)
-    group.main(args=sys.argv[1:], prog_name=f"python {name}")
+    try:
+        group.main(args=sys.argv[1:], prog_name=f"python {name}")
+    finally:
+        exit_quickly()
+
+
+def exit_quickly() -> None:
+    """Before the interpreter exits: move every object still alive (modules, numpy, caches) out of the garbage
+    collector's reach, so the collections of the interpreter's shutdown skip them (~30 ms, 6% of converting
+    BFCL's 8 single-turn categories). Objects are still freed, files closed and atexit handlers run as usual;
+    only garbage cycles left at exit keep their finalizers unrun, which Python never promises to run."""
+    gc.freeze()

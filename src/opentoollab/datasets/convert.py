@@ -191,11 +191,7 @@ def invalid_reason(name: str, subset: str, first: int, bodies: list) -> str:
 
 def sample_line(identifier: str, body: bytes) -> bytes:
     """The JSONL line of a sample from its id and its encoded body: ``dumps_sample([id message, *body])`` as UTF-8."""
-    if identifier.isprintable() and '"' not in identifier and "\\" not in identifier:
-        quoted = '"' + identifier + '"'  # what json.dumps writes for it (nothing to escape), ~10x cheaper
-    else:
-        quoted = json.dumps(identifier, ensure_ascii=False)
-    head = ('[{"role":"id","content":' + quoted + "}").encode("utf-8")
+    head = ('[{"role":"id","content":' + fastjson.quoted(identifier) + "}").encode("utf-8")
     return head + b"]\n" if body == b"[]" else b"".join((head, b",", memoryview(body)[1:], b"\n"))
 
 

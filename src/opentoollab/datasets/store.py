@@ -24,6 +24,7 @@ from typing import Any, Iterable, Iterator
 from .. import __version__
 from .fetch import verify
 from ..format import language
+from ..format import fastjson
 from ..format.jsonl import commit, folder_lock, iter_lines, iter_samples, recover, write_json
 from ..format.parallel import interleave, resolve_workers, start_method
 from ..format.sample import SCHEMA_VERSION, Sample, make_sample_id
@@ -329,7 +330,7 @@ def _add_range(ranges: list[list[int]], start: int, length: int) -> None:
 
 def _tool_lines(tools: Iterable[Tool]) -> bytes:
     """A subset's tools, one ``name<TAB>key<TAB>line`` each (JSON text holds no raw tab or newline)."""
-    return "".join(f"{json.dumps(t.name, ensure_ascii=False)}\t{t.key}\t{t.text}\n" for t in tools).encode("utf-8")
+    return "".join([f"{fastjson.quoted(t.name)}\t{t.key}\t{t.text}\n" for t in tools]).encode("utf-8")
 
 
 def _parse_tools(data: bytes) -> list[Tool]:

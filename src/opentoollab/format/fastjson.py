@@ -19,6 +19,7 @@ cost as much as it saved.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 try:  # optional at runtime: everything works (slower) without it
@@ -36,6 +37,14 @@ _DIGITS = bytes.maketrans(b"0123456789", b"0000000000")
 def _float_risk(data: bytes) -> bool:
     """Could orjson have printed a float differently from Python's repr here?"""
     return b"e" in data and b"0e" in data.translate(_DIGITS) or b"0.0000" in data
+
+
+def quoted(text: str) -> str:
+    """``json.dumps(text, ensure_ascii=False)`` of a string: the text in quotes when nothing in it is escaped
+    (printable, no quote or backslash), ~10x cheaper than the call."""
+    if text.isprintable() and '"' not in text and "\\" not in text:
+        return '"' + text + '"'
+    return json.dumps(text, ensure_ascii=False)
 
 
 def dumps_bytes(value: Any, *, sort_keys: bool = False, finite: bool = False, unchecked: bool = False) -> bytes | None:
