@@ -237,8 +237,8 @@ def prepare_workers(n: int, keep: Path | None, runs: int = 3) -> None:
                     wall[key].append(row["seconds"])
                     cpu[key].append(row["cpu"])
                     rendering[key].append(json.loads((out / "manifest.json").read_text())["seconds"])
-                    files.setdefault(key, _outputs(out))
-                    if files[key] != _outputs(out):
+                    found = _outputs(out)
+                    if files.setdefault(key, found) != found:
                         raise SystemExit(f"prepare {label} --workers {workers} wrote other bytes in another run")
             line = (f"  {label:17s} command 1: {_median(wall['1']):5.1f}s  2: {_median(wall['2']):5.1f}s  "
                     f"{_speedup(wall['1'], wall['2'])}  rendering stage {_speedup(rendering['1'], rendering['2'])}")

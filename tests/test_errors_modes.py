@@ -183,9 +183,8 @@ _RENDERED_BY: dict = {}
 
 
 def test_a_worker_killed_during_prepare_is_one_error_line_not_a_hang(bfcl_store, tmp_path, monkeypatch):
-    from opentoollab.trainer import prepare
-
     from opentoollab.format.parallel import START_METHOD_ENV
+    from opentoollab.trainer import prepare
 
     _RENDERED_BY["parent"] = os.getpid()
     # forked workers see the patch below; once a threaded library is loaded (an earlier test in this process

@@ -56,7 +56,7 @@ def run_group(name: str) -> None:
 
 def exit_quickly() -> None:
     """Before the interpreter exits: move every object still alive (modules, numpy, caches) out of the garbage
-    collector's reach, so the collections of the interpreter's shutdown skip them (~30 ms, 6% of converting
+    collector's reach, so the collections of the interpreter's shutdown skip them (~25 ms, 5% of converting
     BFCL's 8 single-turn categories). Objects are still freed, files closed and atexit handlers run as usual;
     only garbage cycles left at exit keep their finalizers unrun, which Python never promises to run."""
     gc.freeze()

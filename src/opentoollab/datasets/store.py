@@ -23,8 +23,7 @@ from typing import Any, Iterable, Iterator
 
 from .. import __version__
 from .fetch import verify
-from ..format import language
-from ..format import fastjson
+from ..format import fastjson, language
 from ..format.jsonl import commit, folder_lock, iter_lines, iter_samples, recover, write_json
 from ..format.parallel import interleave, resolve_workers, start_method
 from ..format.sample import SCHEMA_VERSION, Sample, make_sample_id
